@@ -1,0 +1,3 @@
+from bugfixer.cli import main
+
+main()

@@ -1,0 +1,123 @@
+"""Every setting of the product, read from the environment (or a .env file) and validated.
+
+Each field is documented by its description; ``tests/test_docs.py`` checks the README
+names every one of them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development", "test"}
+MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BUGFIXER_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    env: Literal["development", "production", "test"] = Field(
+        "development", description="development, test or production (strict secrets)."
+    )
+    instance_dir: Path = Field(
+        Path("instance"), description="Folder for local state: SQLite file, generated secret."
+    )
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; default a SQLite file in the instance folder."
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(""),
+        description="Signs cookies. Generated into the instance folder when unset, "
+        "except in production where it is required.",
+    )
+    free_fixes: int = Field(3, ge=0, le=1000, description="Free fixes per visitor.")
+    max_code_chars: int = Field(20_000, ge=100, le=1_000_000, description="Largest code input.")
+    max_error_chars: int = Field(10_000, ge=100, le=1_000_000, description="Largest error input.")
+
+    llm_provider: Literal["builtin", "openai"] | None = Field(
+        None, description="builtin or openai; default openai when an API key is set."
+    )
+    llm_base_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("BUGFIXER_LLM_BASE_URL", "OPENAI_BASE_URL"),
+        description="Base URL of an OpenAI-compatible API (OPENAI_BASE_URL also read).",
+    )
+    llm_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("BUGFIXER_LLM_API_KEY", "OPENAI_API_KEY"),
+        description="API key of the LLM endpoint (OPENAI_API_KEY also read).",
+    )
+    llm_model: str = Field("gpt-4o-mini", min_length=1, description="Chat model name.")
+    llm_timeout_s: float = Field(30.0, gt=0, le=600, description="Seconds per LLM request.")
+    llm_max_retries: int = Field(2, ge=0, le=5, description="Retries on LLM 5xx or timeout.")
+    llm_input_usd_per_mtok: float = Field(
+        0.15, ge=0, description="Price of a million prompt tokens, for cost estimates."
+    )
+    llm_output_usd_per_mtok: float = Field(
+        0.60, ge=0, description="Price of a million completion tokens, for cost estimates."
+    )
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.llm_provider is None:
+            self.llm_provider = "openai" if self.llm_api_key else "builtin"
+        if self.env == "production":
+            key = self.secret_key.get_secret_value()
+            if key.lower() in PLACEHOLDER_SECRETS or len(key) < MIN_SECRET_LENGTH:
+                raise ValueError(
+                    f"BUGFIXER_SECRET_KEY must be set to a random value of at least "
+                    f"{MIN_SECRET_LENGTH} characters when BUGFIXER_ENV=production"
+                )
+        return self
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.instance_dir / 'bugfixer.sqlite3').resolve()}"
+
+    @cached_property
+    def signing_key(self) -> str:
+        """The configured secret, or one generated once and kept in the instance folder."""
+        key = self.secret_key.get_secret_value()
+        if key:
+            return key
+        path = self.instance_dir / "secret_key"
+        if not path.exists():
+            self.instance_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+
+class SettingsError(Exception):
+    """Raised with a readable message naming the offending setting."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = "_".join(str(p) for p in err["loc"]).upper()
+            name = loc if loc.startswith(("BUGFIXER_", "OPENAI_")) else f"BUGFIXER_{loc}"
+            lines.append(f"{name}: {err['msg']}" if loc else err["msg"])
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None

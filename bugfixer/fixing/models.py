@@ -1,0 +1,30 @@
+"""Stored fixes: every attempt a visitor made, shown back to its owner in history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bugfixer.db import Base, UTCDateTime, utcnow
+
+
+class Fix(Base):
+    __tablename__ = "fixes"
+
+    # Random, not sequential: ids appear in URLs and must not be guessable.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    visitor_id: Mapped[str] = mapped_column(ForeignKey("visitors.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(32))
+    code: Mapped[str] = mapped_column(Text)
+    error: Mapped[str] = mapped_column(Text, default="")
+    explanation: Mapped[str] = mapped_column(Text)
+    fixed_code: Mapped[str | None] = mapped_column(Text)
+    diff: Mapped[str] = mapped_column(Text, default="")
+    verification: Mapped[dict[str, Any]] = mapped_column(JSON)
+    provider: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,0 +1,102 @@
+"""The contract every fix provider implements, and the registry they join by name."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from bugfixer.config import Settings
+
+
+@dataclass(frozen=True)
+class FixPrompt:
+    """What a provider is asked to fix.
+
+    ``feedback`` and ``previous_fix`` are set on the single repair retry, after the
+    verifier rejected ``previous_fix`` with the message in ``feedback``.
+    """
+
+    code: str
+    error: str
+    language: str
+    feedback: str | None = None
+    previous_fix: str | None = None
+
+
+@dataclass(frozen=True)
+class ProviderReply:
+    """A provider's answer. ``fixed_code`` is None when it has no confident fix."""
+
+    explanation: str
+    fixed_code: str | None
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class ProviderError(Exception):
+    """The provider could not answer (network, timeout, 5xx, auth). Costs the user nothing."""
+
+
+class Provider(ABC):
+    """One way of turning a FixPrompt into a ProviderReply."""
+
+    name: ClassVar[str]
+    model: str
+
+    @classmethod
+    @abstractmethod
+    def from_settings(cls, settings: Settings) -> Provider: ...
+
+    @abstractmethod
+    async def complete(self, prompt: FixPrompt) -> ProviderReply: ...
+
+    async def stream(self, prompt: FixPrompt) -> AsyncIterator[str | ProviderReply]:
+        """Yield text as it is produced, then the final ProviderReply last.
+
+        Providers that cannot stream inherit this: the explanation comes as one chunk.
+        """
+        reply = await self.complete(prompt)
+        yield reply.explanation
+        yield reply
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release network resources."""
+
+
+_REGISTRY: dict[str, type[Provider]] = {}
+
+
+def register(name: str) -> Callable[[type[Provider]], type[Provider]]:
+    def decorate(cls: type[Provider]) -> type[Provider]:
+        if name in _REGISTRY:
+            raise ValueError(f"provider {name!r} is registered twice")
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return decorate
+
+
+def provider_names() -> list[str]:
+    _load_builtin_providers()
+    return sorted(_REGISTRY)
+
+
+def build_provider(settings: Settings) -> Provider:
+    _load_builtin_providers()
+    try:
+        cls = _REGISTRY[settings.llm_provider]
+    except KeyError:
+        raise ValueError(
+            f"BUGFIXER_LLM_PROVIDER={settings.llm_provider!r} is not one of {sorted(_REGISTRY)}"
+        ) from None
+    return cls.from_settings(settings)
+
+
+def _load_builtin_providers() -> None:
+    # Importing the modules registers them; done lazily so importing this module is cheap.
+    from bugfixer.fixing.providers import builtin, openai_compatible  # noqa: F401

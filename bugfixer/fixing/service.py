@@ -1,0 +1,331 @@
+"""The fix flow: validate, reserve a free fix, ask the provider, verify, then commit or release.
+
+The caller owns nothing but the input; this module owns the transactions, because the
+provider call sits between the reservation and its settlement and must not hold a
+database transaction open while it waits.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+
+import anyio
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from bugfixer.config import Settings
+from bugfixer.errors import InputTooLarge, InvalidInput, ProviderUnavailable, QuotaExhaustedError
+from bugfixer.fixing.languages import LANGUAGES, detect_language, normalize_language
+from bugfixer.fixing.models import Fix
+from bugfixer.fixing.providers import FixPrompt, Provider, ProviderError, ProviderReply
+from bugfixer.fixing.render import unified_diff
+from bugfixer.fixing.schemas import Check, FixResult, UsagePublic, Verification
+from bugfixer.fixing.verify import failure_message, verify
+from bugfixer.metering import service as metering
+from bugfixer.metering.service import QuotaExhausted, Reservation, Usage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FixInput:
+    code: str
+    error: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A piece of the provider's answer as it arrives."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Retrying:
+    """The first answer failed verification; the provider is asked once more."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    result: FixResult
+
+
+FixEvent = Delta | Retrying | Finished
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The outcome of asking the provider (and once more after a failed check)."""
+
+    reply: ProviderReply
+    verification: Verification
+    tokens: tuple[int, int]
+
+    @property
+    def delivered(self) -> bool:
+        return self.verification.ok and self.reply.fixed_code is not None
+
+    @property
+    def fixed_code(self) -> str | None:
+        return self.reply.fixed_code if self.delivered else None
+
+    @property
+    def explanation(self) -> str:
+        if self.delivered or self.reply.fixed_code is None:
+            return self.reply.explanation
+        return (
+            "I could not produce a fix that passes verification: "
+            f"{failure_message(self.verification)} No free fix was used."
+        )
+
+
+async def attempt_fix(
+    *, provider: Provider, fix_input: FixInput
+) -> AsyncIterator[Delta | Retrying | Attempt]:
+    """Ask the provider, verify, and on a failed check ask once more with the checker's words.
+
+    Yields the text as it streams, then one Attempt. Raises ProviderUnavailable.
+    """
+    prompt = FixPrompt(code=fix_input.code, error=fix_input.error, language=fix_input.language)
+    prompt_tokens = completion_tokens = 0
+    for attempt in (1, 2):
+        reply: ProviderReply | None = None
+        try:
+            async for item in provider.stream(prompt):
+                if isinstance(item, ProviderReply):
+                    reply = item
+                elif item:
+                    yield Delta(item)
+        except ProviderError as exc:
+            log.warning("provider %s failed: %s", provider.name, exc)
+            raise ProviderUnavailable(
+                "The fixing service is unavailable right now; no free fix was used. "
+                "Please try again shortly."
+            ) from exc
+        if reply is None:
+            raise ProviderUnavailable("The fixing service gave no answer; no free fix was used.")
+        prompt_tokens += reply.prompt_tokens
+        completion_tokens += reply.completion_tokens
+        if reply.fixed_code is None:
+            verification = Verification(
+                ok=False, checks=[Check(name="fix_found", ok=False, message="No confident fix.")]
+            )
+        else:
+            verification = await run_in_threadpool(
+                verify, language=fix_input.language, original=fix_input.code, fixed=reply.fixed_code
+            )
+        if verification.ok or reply.fixed_code is None or attempt == 2:
+            yield Attempt(reply, verification, (prompt_tokens, completion_tokens))
+            return
+        message = failure_message(verification)
+        yield Retrying(message)
+        prompt = replace(prompt, feedback=message, previous_fix=reply.fixed_code)
+
+
+def validate_input(
+    *, code: object, error: object, language: object, settings: Settings
+) -> FixInput:
+    """Check a fix request; every refusal names the field and the limit."""
+    if not isinstance(code, str):
+        raise InvalidInput("code must be a string")
+    if error is not None and not isinstance(error, str):
+        raise InvalidInput("error must be a string")
+    if language is not None and not isinstance(language, str):
+        raise InvalidInput("language must be a string")
+    error = error or ""
+    if not code.strip():
+        raise InvalidInput("code is empty: paste the code that fails")
+    for name, value in (("code", code), ("error", error)):
+        if "\x00" in value:
+            raise InvalidInput(f"{name} contains NUL bytes: paste text, not binary data")
+    if len(code) > settings.max_code_chars:
+        raise InputTooLarge(
+            f"code is {len(code):,} characters; the limit is {settings.max_code_chars:,}"
+        )
+    if len(error) > settings.max_error_chars:
+        raise InputTooLarge(
+            f"error is {len(error):,} characters; the limit is {settings.max_error_chars:,}"
+        )
+    if language and language.strip():
+        lang = normalize_language(language)
+        if lang is None:
+            raise InvalidInput(
+                f"language {language[:40]!r} is not supported; use one of: " + ", ".join(LANGUAGES)
+            )
+    else:
+        lang = detect_language(code, error)
+    return FixInput(code=code, error=error, language=lang)
+
+
+class Fixer:
+    """Runs fixes with one provider against one database."""
+
+    def __init__(
+        self,
+        *,
+        provider: Provider,
+        session_factory: sessionmaker[Session],
+        read_session_factory: sessionmaker[Session],
+        settings: Settings,
+    ) -> None:
+        self.provider = provider
+        self.session_factory = session_factory
+        self.read_session_factory = read_session_factory
+        self.settings = settings
+
+    def usage(self, visitor_id: str | None) -> Usage:
+        with self.read_session_factory() as session:
+            visitor = metering.find_visitor(session=session, visitor_id=visitor_id)
+            return metering.usage_for(
+                session=session,
+                trial_id=visitor.trial_id if visitor else None,
+                limit=self.settings.free_fixes,
+            )
+
+    async def reserve(self, *, visitor_id: str | None) -> Reservation:
+        """Hold one free fix for this visitor (created if new) or refuse with 402."""
+        return await run_in_threadpool(self._reserve, visitor_id)
+
+    def _reserve(self, visitor_id: str | None) -> Reservation:
+        try:
+            with self.session_factory.begin() as session:
+                visitor = metering.find_visitor(session=session, visitor_id=visitor_id)
+                if visitor is None:
+                    visitor = metering.create_visitor(session=session)
+                return metering.reserve_free_fix(
+                    session=session, visitor=visitor, limit=self.settings.free_fixes
+                )
+        except QuotaExhausted as exc:
+            err = QuotaExhaustedError(
+                f"You have used all {exc.usage.limit} free fixes. "
+                "Subscribe for unlimited fixes: /pricing"
+            )
+            err.extra = {"pricing_url": "/pricing", "usage": _usage_public(exc.usage).model_dump()}
+            raise err from None
+
+    async def run(self, *, reservation: Reservation, fix_input: FixInput) -> FixResult:
+        async for event in self.stream(reservation=reservation, fix_input=fix_input):
+            if isinstance(event, Finished):
+                return event.result
+        raise AssertionError("the fix stream ended without a result")
+
+    async def stream(
+        self, *, reservation: Reservation, fix_input: FixInput
+    ) -> AsyncIterator[FixEvent]:
+        """Yield the answer as it comes, then the verified, saved result.
+
+        The reservation is released unless the fix is delivered, including when the
+        client goes away mid-stream.
+        """
+        settled = False
+        started = time.perf_counter()
+        try:
+            async for event in attempt_fix(provider=self.provider, fix_input=fix_input):
+                if not isinstance(event, Attempt):
+                    yield event
+                    continue
+                latency_ms = round((time.perf_counter() - started) * 1000)
+                result = await run_in_threadpool(
+                    self._settle, reservation, fix_input, event, latency_ms
+                )
+                settled = True
+                yield Finished(result)
+        finally:
+            if not settled:
+                with anyio.CancelScope(shield=True):
+                    await run_in_threadpool(self._release, reservation)
+
+    def _release(self, reservation: Reservation) -> None:
+        with self.session_factory.begin() as session:
+            metering.release(session=session, reservation=reservation)
+
+    def _settle(
+        self, reservation: Reservation, fix_input: FixInput, attempt: Attempt, latency_ms: int
+    ) -> FixResult:
+        reply, tokens = attempt.reply, attempt.tokens
+        fix = Fix(
+            id=secrets.token_urlsafe(16),
+            visitor_id=reservation.visitor_id,
+            status="fixed" if attempt.delivered else "no_fix",
+            language=fix_input.language,
+            code=fix_input.code,
+            error=fix_input.error,
+            explanation=attempt.explanation,
+            fixed_code=attempt.fixed_code,
+            diff=unified_diff(fix_input.code, attempt.fixed_code),
+            verification=attempt.verification.model_dump(),
+            provider=self.provider.name,
+            model=reply.model,
+        )
+        with self.session_factory.begin() as session:
+            session.add(fix)
+            session.flush()
+            if attempt.delivered:
+                metering.record_usage(
+                    session=session,
+                    reservation=reservation,
+                    fix_id=fix.id,
+                    provider=self.provider.name,
+                    model=reply.model,
+                    prompt_tokens=tokens[0],
+                    completion_tokens=tokens[1],
+                    latency_ms=latency_ms,
+                    cost_microusd=self._cost_microusd(tokens),
+                )
+            else:
+                metering.release(session=session, reservation=reservation)
+            usage = metering.usage_for(
+                session=session, trial_id=reservation.trial_id, limit=self.settings.free_fixes
+            )
+        return to_result(fix, usage)
+
+    def _cost_microusd(self, tokens: tuple[int, int]) -> int:
+        # USD per million tokens is exactly micro-USD per token.
+        s = self.settings
+        return round(tokens[0] * s.llm_input_usd_per_mtok + tokens[1] * s.llm_output_usd_per_mtok)
+
+
+def get_fix(*, session: Session, fix_id: str, visitor_id: str | None) -> Fix | None:
+    """A saved fix, only for its owner."""
+    if not visitor_id:
+        return None
+    return session.scalar(select(Fix).where(Fix.id == fix_id, Fix.visitor_id == visitor_id))
+
+
+def list_fixes(*, session: Session, visitor_id: str | None, limit: int = 50) -> list[Fix]:
+    if not visitor_id:
+        return []
+    stmt = (
+        select(Fix).where(Fix.visitor_id == visitor_id).order_by(Fix.created_at.desc()).limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def to_result(fix: Fix, usage: Usage) -> FixResult:
+    return FixResult(
+        id=fix.id,
+        status=fix.status,  # type: ignore[arg-type]
+        explanation=fix.explanation,
+        fixed_code=fix.fixed_code,
+        diff=fix.diff,
+        language=fix.language,
+        verification=Verification.model_validate(fix.verification),
+        usage=_usage_public(usage),
+        url=f"/fixes/{fix.id}",
+        provider=fix.provider,
+        model=fix.model,
+    )
+
+
+def _usage_public(usage: Usage) -> UsagePublic:
+    return UsagePublic(
+        used=usage.used, limit=usage.limit, remaining=usage.remaining, plan=usage.plan
+    )
