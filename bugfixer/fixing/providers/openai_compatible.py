@@ -1,0 +1,204 @@
+"""Any OpenAI-compatible Chat Completions endpoint: OpenAI, Azure, Ollama, vLLM, llama.cpp, ...
+
+The only module that imports the ``openai`` SDK. Its built-in retries (5xx, 429,
+timeouts, dropped connections, with backoff) are bounded by ``llm_max_retries``; every
+failure that remains becomes a ProviderError whose message never contains the API key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import openai
+
+from bugfixer.fixing.parsing import parse_reply
+from bugfixer.fixing.prompts import build_messages
+from bugfixer.fixing.providers.base import (
+    FixPrompt,
+    Provider,
+    ProviderError,
+    ProviderReply,
+    register,
+)
+
+if TYPE_CHECKING:
+    from bugfixer.config import Settings
+
+logger = logging.getLogger(__name__)
+
+# Hundreds of fixes may wait on the endpoint at once; they share one connection pool.
+MAX_CONNECTIONS = 1000
+MAX_KEEPALIVE_CONNECTIONS = 200
+
+
+@register("openai")
+class OpenAICompatibleProvider(Provider):
+    def __init__(
+        self,
+        *,
+        base_url: str | None,
+        api_key: str,
+        model: str,
+        timeout_s: float,
+        max_retries: int,
+    ) -> None:
+        self.model = model
+        self._api_key = api_key
+        self._timeout_s = timeout_s
+        # The SDK's own Limits type (httpx or httpx2, depending on the SDK version).
+        limits = type(openai.DEFAULT_CONNECTION_LIMITS)(
+            max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS
+        )
+        self._client = openai.AsyncOpenAI(
+            base_url=base_url,
+            api_key=api_key,
+            timeout=timeout_s,
+            max_retries=max_retries,
+            http_client=openai.DefaultAsyncHttpxClient(limits=limits),
+        )
+        url = urlsplit(str(self._client.base_url))
+        self._endpoint = f"{url.scheme}://{url.hostname}" + (f":{url.port}" if url.port else "")
+        # Options this server rejected (older local servers, reasoning models).
+        self._unsupported: set[str] = set()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OpenAICompatibleProvider:
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
+        return cls(
+            base_url=settings.llm_base_url or None,
+            api_key=key or "not-needed",
+            model=settings.llm_model,
+            timeout_s=settings.llm_timeout_s,
+            max_retries=settings.llm_max_retries,
+        )
+
+    async def complete(self, prompt: FixPrompt) -> ProviderReply:
+        response = await self._create(prompt, stream=False)
+        choices = getattr(response, "choices", None)
+        if not choices:
+            raise self._error("the LLM endpoint answered without any choices")
+        message = choices[0].message
+        text = (message.content if message else None) or ""
+        if not text.strip():
+            if message is not None and getattr(message, "refusal", None):
+                return ProviderReply(message.refusal, None, response.model or self.model)
+            raise self._error(
+                f"the LLM endpoint returned an empty answer ({choices[0].finish_reason})"
+            )
+        if choices[0].finish_reason == "length":
+            logger.warning("LLM answer from %s was cut off at the token limit", self._endpoint)
+        usage = getattr(response, "usage", None)
+        return self._reply(text, prompt, response.model, usage)
+
+    async def stream(self, prompt: FixPrompt) -> AsyncIterator[str | ProviderReply]:
+        chunks = await self._create(prompt, stream=True)
+        parts: list[str] = []
+        model, usage = None, None
+        try:
+            async for chunk in chunks:
+                model = getattr(chunk, "model", None) or model
+                usage = getattr(chunk, "usage", None) or usage
+                for choice in getattr(chunk, "choices", None) or []:
+                    delta = choice.delta.content if choice.delta else None
+                    if choice.index == 0 and delta:
+                        parts.append(delta)
+                        yield delta
+        except openai.APIStatusError as exc:
+            raise self._status_error(exc) from None
+        except Exception as exc:  # the SDK lets transport errors through mid-stream
+            raise self._error(
+                f"the LLM endpoint broke off the answer ({type(exc).__name__})"
+            ) from None
+        finally:
+            await chunks.close()
+        text = "".join(parts)
+        if not text.strip():
+            raise self._error("the LLM endpoint returned an empty answer")
+        yield self._reply(text, prompt, model, usage)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    # -- internals ---------------------------------------------------------------------
+
+    async def _create(self, prompt: FixPrompt, *, stream: bool) -> Any:
+        """One Chat Completions call; an option the server rejects is dropped and retried once."""
+        dropped: set[str] = set()
+        while True:
+            options: dict[str, Any] = {"temperature": 0}
+            if stream:
+                options.update(stream=True, stream_options={"include_usage": True})
+            for name in self._unsupported | dropped:
+                options.pop(name, None)
+            try:
+                response = await self._client.chat.completions.create(
+                    model=self.model, messages=build_messages(prompt), **options
+                )
+            except openai.BadRequestError as exc:
+                rejected = _rejected_option(exc, options)
+                if rejected is None:
+                    raise self._status_error(exc) from None
+                logger.info("%s rejected %s; retrying without it", self._endpoint, rejected)
+                dropped.add(rejected)
+                continue
+            except openai.APIStatusError as exc:
+                raise self._status_error(exc) from None
+            except openai.APITimeoutError:
+                raise self._error(
+                    f"the LLM endpoint at {self._endpoint} did not answer within "
+                    f"{self._timeout_s:g} s"
+                ) from None
+            except openai.APIConnectionError:
+                raise self._error(f"could not reach the LLM endpoint at {self._endpoint}") from None
+            except (openai.OpenAIError, ValueError) as exc:
+                raise self._error(
+                    f"the LLM endpoint sent a malformed answer ({type(exc).__name__})"
+                ) from None
+            if isinstance(response, str | bytes):
+                raise self._error("the LLM endpoint answered with something other than JSON")
+            self._unsupported |= dropped
+            return response
+
+    def _reply(self, text: str, prompt: FixPrompt, model: str | None, usage: Any) -> ProviderReply:
+        parsed = parse_reply(text, prompt.language)
+        return ProviderReply(
+            explanation=parsed.explanation,
+            fixed_code=parsed.fixed_code,
+            model=model or self.model,
+            prompt_tokens=getattr(usage, "prompt_tokens", None) or 0,
+            completion_tokens=getattr(usage, "completion_tokens", None) or 0,
+        )
+
+    def _status_error(self, exc: openai.APIStatusError) -> ProviderError:
+        status = exc.status_code
+        if status == 401:
+            reason = "rejected the API key"
+        elif status == 403:
+            reason = "refused access with this API key"
+        elif status == 404:
+            reason = f"does not know the model {self.model!r} (or the base URL is wrong)"
+        elif status == 429:
+            reason = "is rate limiting or out of quota"
+        elif status >= 500:
+            reason = "failed"
+        else:
+            reason = f"rejected the request: {str(exc.message)[:200]}"
+        return self._error(f"the LLM endpoint at {self._endpoint} {reason} (HTTP {status})")
+
+    def _error(self, message: str) -> ProviderError:
+        if self._api_key and len(self._api_key) >= 4:
+            message = message.replace(self._api_key, "***")
+        logger.warning("LLM request failed: %s", message)
+        return ProviderError(message)
+
+
+def _rejected_option(exc: openai.BadRequestError, options: dict[str, Any]) -> str | None:
+    """The optional parameter a 400 most likely objects to, if any is left to drop."""
+    if "stream_options" in options:
+        return "stream_options"
+    if "temperature" in options and "temperature" in str(exc.message).lower():
+        return "temperature"
+    return None
