@@ -85,7 +85,7 @@ def fix(file, error_text, error_file, language, as_json) -> None:  # type: ignor
             fix_input = validate_input(
                 code=code, error=error_text, language=language, settings=settings
             )
-            async for event in attempt_fix(provider=provider, fix_input=fix_input):
+            async for event in attempt_fix(provider=provider, fix_input=fix_input, stream=False):
                 if isinstance(event, Attempt):
                     return event
             raise AssertionError("no attempt")

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from bugfixer import timing
 from bugfixer.config import Settings
 from bugfixer.errors import InputTooLarge, InvalidInput, ProviderUnavailable, QuotaExhaustedError
 from bugfixer.fixing.languages import LANGUAGES, detect_language, normalize_language
@@ -88,28 +89,35 @@ class Attempt:
 
 
 async def attempt_fix(
-    *, provider: Provider, fix_input: FixInput
+    *, provider: Provider, fix_input: FixInput, stream: bool = True
 ) -> AsyncIterator[Delta | Retrying | Attempt]:
     """Ask the provider, verify, and on a failed check ask once more with the checker's words.
 
-    Yields the text as it streams, then one Attempt. Raises ProviderUnavailable.
+    Yields the text as it streams (when ``stream``), then one Attempt.
+    Raises ProviderUnavailable.
     """
     prompt = FixPrompt(code=fix_input.code, error=fix_input.error, language=fix_input.language)
     prompt_tokens = completion_tokens = 0
     for attempt in (1, 2):
         reply: ProviderReply | None = None
+        asked = time.perf_counter()
         try:
-            async for item in provider.stream(prompt):
-                if isinstance(item, ProviderReply):
-                    reply = item
-                elif item:
-                    yield Delta(item)
+            if not stream:
+                reply = await provider.complete(prompt)
+            else:
+                async for item in provider.stream(prompt):
+                    if isinstance(item, ProviderReply):
+                        reply = item
+                    elif item:
+                        yield Delta(item)
         except ProviderError as exc:
             log.warning("provider %s failed: %s", provider.name, exc)
             raise ProviderUnavailable(
                 "The fixing service is unavailable right now; no free fix was used. "
                 "Please try again shortly."
             ) from exc
+        finally:
+            timing.record("provider", (time.perf_counter() - asked) * 1000)
         if reply is None:
             raise ProviderUnavailable("The fixing service gave no answer; no free fix was used.")
         prompt_tokens += reply.prompt_tokens
@@ -212,13 +220,14 @@ class Fixer:
             raise err from None
 
     async def run(self, *, reservation: Reservation, fix_input: FixInput) -> FixResult:
-        async for event in self.stream(reservation=reservation, fix_input=fix_input):
+        """The whole fix at once, with no streaming (one plain provider request)."""
+        async for event in self.stream(reservation=reservation, fix_input=fix_input, live=False):
             if isinstance(event, Finished):
                 return event.result
         raise AssertionError("the fix stream ended without a result")
 
     async def stream(
-        self, *, reservation: Reservation, fix_input: FixInput
+        self, *, reservation: Reservation, fix_input: FixInput, live: bool = True
     ) -> AsyncIterator[FixEvent]:
         """Yield the answer as it comes, then the verified, saved result.
 
@@ -228,7 +237,9 @@ class Fixer:
         settled = False
         started = time.perf_counter()
         try:
-            async for event in attempt_fix(provider=self.provider, fix_input=fix_input):
+            async for event in attempt_fix(
+                provider=self.provider, fix_input=fix_input, stream=live
+            ):
                 if not isinstance(event, Attempt):
                     yield event
                     continue

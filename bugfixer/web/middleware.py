@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
 from contextvars import ContextVar
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bugfixer import timing
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
@@ -41,6 +44,8 @@ class SecurityHeaders:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         rid = incoming if incoming.isalnum() and len(incoming) <= 64 else secrets.token_hex(8)
         token = request_id_var.set(rid)
+        timings = timing.begin()
+        started = time.perf_counter()
         try:
             length = dict(scope["headers"]).get(b"content-length")
             if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
@@ -57,12 +62,14 @@ class SecurityHeaders:
                     headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
                     headers["X-Frame-Options"] = "DENY"
                     headers["X-Request-ID"] = rid
+                    headers["Server-Timing"] = timing.header((time.perf_counter() - started) * 1000)
                     if https:
                         headers["Strict-Transport-Security"] = "max-age=31536000"
                 await send(message)
 
             await self.app(scope, receive, send_with_headers)
         finally:
+            timing.end(timings)
             request_id_var.reset(token)
 
     async def _too_large(self, send: Send, rid: str) -> None:

@@ -122,9 +122,7 @@ def test_bad_input_is_refused_clearly_and_stores_nothing(client, body, status, e
     "raw", [b"not json", b'{"code": ', b"[1, 2]", b'"just a string"', b"\xff\xfe"]
 )
 def test_non_json_or_non_object_body_is_422(client, raw):
-    r = client.post(
-        "/api/v1/fixes", content=raw, headers={"Content-Type": "application/json"}
-    )
+    r = client.post("/api/v1/fixes", content=raw, headers={"Content-Type": "application/json"})
     assert r.status_code == 422
     assert r.json()["error"] in {"invalid_json", "invalid_input"}
     assert count(client, Fix) == 0

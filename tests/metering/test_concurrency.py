@@ -30,18 +30,14 @@ def _first_visit(base_url: str) -> str:
     return r.cookies["bf_visitor"]
 
 
-def test_forty_simultaneous_requests_from_one_visitor_get_exactly_three(
-    tmp_path, database_url
-):
+def test_forty_simultaneous_requests_from_one_visitor_get_exactly_three(tmp_path, database_url):
     provider = ScriptedProvider(delay_s=0.2)
     app = create_app(make_settings(tmp_path, database_url=database_url), provider=provider)
     with serve(app) as base_url:
         cookie = _first_visit(base_url)  # uses 1 of 3
         statuses = asyncio.run(_burst(base_url, cookie, 40))
         assert sorted(statuses) == [200] * 2 + [402] * 38
-        usage = httpx.post(
-            f"{base_url}/api/v1/fixes", json=BROKEN, cookies={"bf_visitor": cookie}
-        )
+        usage = httpx.post(f"{base_url}/api/v1/fixes", json=BROKEN, cookies={"bf_visitor": cookie})
         assert usage.status_code == 402
         assert usage.json()["usage"] == {"used": 3, "limit": 3, "remaining": 0, "plan": "free"}
 
@@ -58,9 +54,7 @@ def test_forty_simultaneous_first_fixes_succeed_exactly_three_times(tmp_path, da
         assert statuses.count(200) == 2 and statuses.count(402) == 38
 
 
-def test_provider_errors_and_timeouts_under_load_leave_remaining_unchanged(
-    tmp_path, database_url
-):
+def test_provider_errors_and_timeouts_under_load_leave_remaining_unchanged(tmp_path, database_url):
     provider = ScriptedProvider()
     app = create_app(make_settings(tmp_path, database_url=database_url), provider=provider)
     with serve(app) as base_url:
@@ -80,5 +74,7 @@ def test_free_fix_limit_is_configurable(tmp_path, limit):
     app = create_app(make_settings(tmp_path, free_fixes=limit), provider=ScriptedProvider())
     with serve(app) as base_url:
         with httpx.Client(base_url=base_url) as client:
-            codes = [client.post("/api/v1/fixes", json=BROKEN).status_code for _ in range(limit + 2)]
+            codes = [
+                client.post("/api/v1/fixes", json=BROKEN).status_code for _ in range(limit + 2)
+            ]
     assert codes == [200] * limit + [402] * 2

@@ -1,0 +1,49 @@
+# The two commands: `make run` and `make test`. Each sets up everything it needs.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PG_DIR ?= /tmp/bugfixer-test-pg
+PG_PORT ?= 55432
+DEBIAN_TEST_PACKAGES := chromium postgresql
+
+.PHONY: run test lint bench clean system-packages
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/bugfixer db upgrade
+	$(BIN)/bugfixer serve --host $(HOST) --port $(PORT)
+
+# Chromium drives the browser tests; PostgreSQL runs the same tests as SQLite does.
+system-packages:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	test -x /usr/lib/postgresql/15/bin/pg_ctl || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: $(STAMP) system-packages lint
+	scripts/testdb.sh stop $(PG_DIR); rm -rf $(PG_DIR)
+	scripts/testdb.sh start $(PG_DIR) $(PG_PORT)
+	BUGFIXER_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:$(PG_PORT)/postgres \
+	  $(BIN)/pytest -q -p no:cacheprovider; status=$$?; \
+	  scripts/testdb.sh stop $(PG_DIR); rm -rf $(PG_DIR); exit $$status
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_fixes.py
+
+clean:
+	rm -rf $(VENV) instance *.egg-info

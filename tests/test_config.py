@@ -1,0 +1,76 @@
+"""Settings: defaults, environment names, and refusals that name the setting."""
+
+from __future__ import annotations
+
+import pytest
+
+from bugfixer.config import SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    for name in list(__import__("os").environ):
+        if name.startswith(("BUGFIXER_", "OPENAI_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults_work_offline_with_sqlite_and_the_builtin_provider(tmp_path):
+    s = load_settings()
+    assert s.llm_provider == "builtin"
+    assert s.free_fixes == 3
+    assert s.resolved_database_url.startswith("sqlite:///")
+    assert s.max_code_chars == 20_000 and s.max_error_chars == 10_000
+
+
+def test_generated_secret_is_kept_in_the_instance_folder_and_reused(tmp_path):
+    first = load_settings().signing_key
+    assert len(first) >= 32
+    assert load_settings().signing_key == first
+    assert (tmp_path / "instance" / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_api_key_switches_the_default_provider_to_openai(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    s = load_settings()
+    assert s.llm_provider == "openai"
+    assert s.llm_base_url == "http://127.0.0.1:9/v1"
+    monkeypatch.setenv("BUGFIXER_LLM_PROVIDER", "builtin")
+    assert load_settings().llm_provider == "builtin"
+
+
+def test_dotenv_file_is_read(tmp_path):
+    (tmp_path / ".env").write_text("BUGFIXER_FREE_FIXES=7\n")
+    assert load_settings().free_fixes == 7
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("BUGFIXER_FREE_FIXES", "lots"),
+        ("BUGFIXER_FREE_FIXES", "-1"),
+        ("BUGFIXER_LLM_PROVIDER", "skynet"),
+        ("BUGFIXER_LLM_TIMEOUT_S", "0"),
+        ("BUGFIXER_MAX_CODE_CHARS", "5"),
+        ("BUGFIXER_ENV", "staging"),
+    ],
+)
+def test_invalid_setting_stops_start_up_naming_it(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=name):
+        load_settings()
+
+
+@pytest.mark.parametrize("secret", ["", "changeme", "short"])
+def test_production_refuses_a_missing_or_placeholder_secret(monkeypatch, secret):
+    monkeypatch.setenv("BUGFIXER_ENV", "production")
+    monkeypatch.setenv("BUGFIXER_SECRET_KEY", secret)
+    with pytest.raises(SettingsError, match="BUGFIXER_SECRET_KEY"):
+        load_settings()
+
+
+def test_production_accepts_a_real_secret(monkeypatch):
+    monkeypatch.setenv("BUGFIXER_ENV", "production")
+    monkeypatch.setenv("BUGFIXER_SECRET_KEY", "k" * 40)
+    assert load_settings().signing_key == "k" * 40
