@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+from starlette.concurrency import run_in_threadpool
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -18,6 +25,7 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+T = TypeVar("T")
 
 
 class Base(DeclarativeBase):
@@ -75,13 +83,32 @@ def make_engine(url: str) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
+    # SQLite allows one writer. Its busy handler polls with sleeps of up to 100 ms, so
+    # under load most time is spent asleep; writers of this process queue on a lock
+    # instead and only other processes meet the busy handler.
+    write_lock = threading.RLock()
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
         # A deferred transaction that reads then writes fails with "database is locked"
         # instead of waiting; taking the write lock up front makes writers queue instead.
         # Read-only sessions keep deferred transactions so they never wait on writers.
-        read_only = conn.get_execution_options().get("read_only", False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get("read_only", False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        write_lock.acquire()
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            write_lock.release()
+            raise
+        conn.connection._connection_record.info["holds_write_lock"] = True
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn, record):  # type: ignore[no-untyped-def]
+        # The connection goes back to the pool after COMMIT or ROLLBACK.
+        if record.info.pop("holds_write_lock", False):
+            write_lock.release()
 
     return engine
 
@@ -94,3 +121,28 @@ def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionm
     """
     bind = engine.execution_options(read_only=True) if read_only else engine
     return sessionmaker(bind, expire_on_commit=False)
+
+
+class BlockingRunner:
+    """Runs blocking database work off the event loop.
+
+    SQLite has a single writer, so its work goes to one thread, in order: no lock
+    hand-offs between threads. Other databases use the shared thread pool.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._executor = (
+            ThreadPoolExecutor(1, thread_name_prefix="sqlite")
+            if engine.dialect.name == "sqlite"
+            else None
+        )
+
+    async def __call__(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        if self._executor is None:
+            return await run_in_threadpool(fn, *args, **kwargs)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, partial(fn, *args, **kwargs))
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)

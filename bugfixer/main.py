@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from bugfixer import __version__, migrate
 from bugfixer.billing.plans import DEFAULT_PLANS
 from bugfixer.config import Settings, load_settings
-from bugfixer.db import make_engine, make_session_factory
+from bugfixer.db import BlockingRunner, make_engine, make_session_factory
 from bugfixer.deps import AppContext
 from bugfixer.fixing.providers import Provider, build_provider
 from bugfixer.fixing.render import highlight, highlight_diff
@@ -41,6 +42,10 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         migrate.upgrade(engine)
     session_factory = make_session_factory(engine)
     read_session_factory = make_session_factory(engine, read_only=True)
+    run_blocking = BlockingRunner(engine)
+    # Database threads hand results back to the event loop; the default 5 ms GIL switch
+    # interval would add up to that much to every hand-off while the loop is busy.
+    sys.setswitchinterval(0.0005)
     provider = provider or build_provider(settings)
     templates = Jinja2Templates(directory=WEB_DIR / "templates")
     templates.env.filters.update(highlight=highlight, highlight_diff=highlight_diff)
@@ -58,6 +63,7 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
             session_factory=session_factory,
             read_session_factory=read_session_factory,
             settings=settings,
+            run_blocking=run_blocking,
         ),
         cookies=VisitorCookies(settings.signing_key),
         templates=templates,
@@ -68,6 +74,7 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         log.info("serving with provider=%s model=%s", provider.name, provider.model)
         yield
         await provider.aclose()
+        run_blocking.close()
         engine.dispose()
 
     app = FastAPI(

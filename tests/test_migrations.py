@@ -36,10 +36,9 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
 
 
 def test_app_upgrades_an_empty_database_on_first_run(tmp_path):
+    from bugfixer.main import create_app
     from tests.conftest import make_settings
     from tests.support.providers import ScriptedProvider
-
-    from bugfixer.main import create_app
 
     settings = make_settings(tmp_path)
     create_app(settings, provider=ScriptedProvider())

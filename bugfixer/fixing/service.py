@@ -10,16 +10,17 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 import anyio
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
 
 from bugfixer import timing
 from bugfixer.config import Settings
+from bugfixer.db import BlockingRunner, utcnow
 from bugfixer.errors import InputTooLarge, InvalidInput, ProviderUnavailable, QuotaExhaustedError
 from bugfixer.fixing.languages import LANGUAGES, detect_language, normalize_language
 from bugfixer.fixing.models import Fix
@@ -31,6 +32,7 @@ from bugfixer.metering import service as metering
 from bugfixer.metering.service import QuotaExhausted, Reservation, Usage
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -127,9 +129,11 @@ async def attempt_fix(
                 ok=False, checks=[Check(name="fix_found", ok=False, message="No confident fix.")]
             )
         else:
-            verification = await run_in_threadpool(
-                verify, language=fix_input.language, original=fix_input.code, fixed=reply.fixed_code
+            checked = time.perf_counter()
+            verification = verify(
+                language=fix_input.language, original=fix_input.code, fixed=reply.fixed_code
             )
+            timing.record("verify", (time.perf_counter() - checked) * 1000)
         if verification.ok or reply.fixed_code is None or attempt == 2:
             yield Attempt(reply, verification, (prompt_tokens, completion_tokens))
             return
@@ -173,6 +177,9 @@ def validate_input(
     return FixInput(code=code, error=error, language=lang)
 
 
+_INSERT_FIX = insert(Fix.__table__)
+
+
 class Fixer:
     """Runs fixes with one provider against one database."""
 
@@ -183,7 +190,9 @@ class Fixer:
         session_factory: sessionmaker[Session],
         read_session_factory: sessionmaker[Session],
         settings: Settings,
+        run_blocking: BlockingRunner,
     ) -> None:
+        self.run_blocking = run_blocking
         self.provider = provider
         self.session_factory = session_factory
         self.read_session_factory = read_session_factory
@@ -200,16 +209,13 @@ class Fixer:
 
     async def reserve(self, *, visitor_id: str | None) -> Reservation:
         """Hold one free fix for this visitor (created if new) or refuse with 402."""
-        return await run_in_threadpool(self._reserve, visitor_id)
+        return await self._in_thread("reserve", self._reserve, visitor_id)
 
     def _reserve(self, visitor_id: str | None) -> Reservation:
         try:
             with self.session_factory.begin() as session:
-                visitor = metering.find_visitor(session=session, visitor_id=visitor_id)
-                if visitor is None:
-                    visitor = metering.create_visitor(session=session)
                 return metering.reserve_free_fix(
-                    session=session, visitor=visitor, limit=self.settings.free_fixes
+                    session=session, visitor_id=visitor_id, limit=self.settings.free_fixes
                 )
         except QuotaExhausted as exc:
             err = QuotaExhaustedError(
@@ -244,48 +250,62 @@ class Fixer:
                     yield event
                     continue
                 latency_ms = round((time.perf_counter() - started) * 1000)
-                result = await run_in_threadpool(
-                    self._settle, reservation, fix_input, event, latency_ms
+                fix = self._saved_fix(reservation, fix_input, event)
+                usage = await self._in_thread(
+                    "settle", self._settle, reservation, fix, event, latency_ms
                 )
                 settled = True
-                yield Finished(result)
+                yield Finished(to_result(Fix(**fix), usage))
         finally:
             if not settled:
                 with anyio.CancelScope(shield=True):
-                    await run_in_threadpool(self._release, reservation)
+                    await self._in_thread("release", self._release, reservation)
+
+    async def _in_thread(self, name: str, fn: Callable[..., T], *args: Any) -> T:
+        """Run database work off the event loop, timed for Server-Timing."""
+        started = time.perf_counter()
+        try:
+            return await self.run_blocking(fn, *args)
+        finally:
+            timing.record(name, (time.perf_counter() - started) * 1000)
 
     def _release(self, reservation: Reservation) -> None:
         with self.session_factory.begin() as session:
             metering.release(session=session, reservation=reservation)
 
+    def _saved_fix(
+        self, reservation: Reservation, fix_input: FixInput, attempt: Attempt
+    ) -> dict[str, Any]:
+        return {
+            "id": secrets.token_urlsafe(16),
+            "visitor_id": reservation.visitor_id,
+            "status": "fixed" if attempt.delivered else "no_fix",
+            "language": fix_input.language,
+            "code": fix_input.code,
+            "error": fix_input.error,
+            "explanation": attempt.explanation,
+            "fixed_code": attempt.fixed_code,
+            "diff": unified_diff(fix_input.code, attempt.fixed_code),
+            "verification": attempt.verification.model_dump(),
+            "provider": self.provider.name,
+            "model": attempt.reply.model,
+            "created_at": utcnow(),
+        }
+
     def _settle(
-        self, reservation: Reservation, fix_input: FixInput, attempt: Attempt, latency_ms: int
-    ) -> FixResult:
-        reply, tokens = attempt.reply, attempt.tokens
-        fix = Fix(
-            id=secrets.token_urlsafe(16),
-            visitor_id=reservation.visitor_id,
-            status="fixed" if attempt.delivered else "no_fix",
-            language=fix_input.language,
-            code=fix_input.code,
-            error=fix_input.error,
-            explanation=attempt.explanation,
-            fixed_code=attempt.fixed_code,
-            diff=unified_diff(fix_input.code, attempt.fixed_code),
-            verification=attempt.verification.model_dump(),
-            provider=self.provider.name,
-            model=reply.model,
-        )
+        self, reservation: Reservation, fix: dict[str, Any], attempt: Attempt, latency_ms: int
+    ) -> Usage:
+        """Save the fix and charge it, or give the reservation back: one transaction."""
+        tokens = attempt.tokens
         with self.session_factory.begin() as session:
-            session.add(fix)
-            session.flush()
+            session.execute(_INSERT_FIX, fix)
             if attempt.delivered:
                 metering.record_usage(
                     session=session,
                     reservation=reservation,
-                    fix_id=fix.id,
+                    fix_id=fix["id"],
                     provider=self.provider.name,
-                    model=reply.model,
+                    model=attempt.reply.model,
                     prompt_tokens=tokens[0],
                     completion_tokens=tokens[1],
                     latency_ms=latency_ms,
@@ -293,10 +313,9 @@ class Fixer:
                 )
             else:
                 metering.release(session=session, reservation=reservation)
-            usage = metering.usage_for(
+            return metering.usage_for(
                 session=session, trial_id=reservation.trial_id, limit=self.settings.free_fixes
             )
-        return to_result(fix, usage)
 
     def _cost_microusd(self, tokens: tuple[int, int]) -> int:
         # USD per million tokens is exactly micro-USD per token.

@@ -9,9 +9,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from bugfixer.db import utcnow
 from bugfixer.metering.models import Trial, UsageRecord, Visitor
 
 
@@ -48,46 +49,63 @@ def find_visitor(*, session: Session, visitor_id: str | None) -> Visitor | None:
     return session.get(Visitor, visitor_id)
 
 
-def create_visitor(*, session: Session) -> Visitor:
-    trial = Trial(free_used=0)
-    session.add(trial)
-    session.flush()
-    visitor = Visitor(id=new_visitor_id(), trial_id=trial.id)
-    session.add(visitor)
-    session.flush()
-    return visitor
+# Built once: statements with bound parameters compile once and hit the cache after.
+_trials, _visitors, _usage = Trial.__table__, Visitor.__table__, UsageRecord.__table__
+_TRIAL_OF_VISITOR = select(_visitors.c.trial_id).where(_visitors.c.id == bindparam("visitor_id"))
+_TAKE_ONE = (
+    update(_trials)
+    .where(
+        _trials.c.id == _TRIAL_OF_VISITOR.scalar_subquery(),
+        _trials.c.free_used < bindparam("limit"),
+    )
+    .values(free_used=_trials.c.free_used + 1)
+    .returning(_trials.c.id)
+)
+_GIVE_BACK = (
+    update(_trials)
+    .where(_trials.c.id == bindparam("trial_id"), _trials.c.free_used > 0)
+    .values(free_used=_trials.c.free_used - 1)
+)
+_USED = select(_trials.c.free_used).where(_trials.c.id == bindparam("trial_id"))
+_NEW_TRIAL = insert(_trials).values(free_used=1).returning(_trials.c.id)
 
 
 def usage_for(*, session: Session, trial_id: int | None, limit: int) -> Usage:
     used = 0
     if trial_id is not None:
-        used = session.scalar(select(Trial.free_used).where(Trial.id == trial_id)) or 0
+        used = session.execute(_USED, {"trial_id": trial_id}).scalar() or 0
     return Usage(used=used, limit=limit, remaining=max(0, limit - used))
 
 
-def reserve_free_fix(*, session: Session, visitor: Visitor, limit: int) -> Reservation:
-    """Take one free fix, or raise QuotaExhausted. Never reads before it writes."""
-    taken = session.execute(
-        update(Trial)
-        .where(Trial.id == visitor.trial_id, Trial.free_used < limit)
-        .values(free_used=Trial.free_used + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if taken != 1:
-        raise QuotaExhausted(usage_for(session=session, trial_id=visitor.trial_id, limit=limit))
-    return Reservation(visitor_id=visitor.id, trial_id=visitor.trial_id)
+def reserve_free_fix(*, session: Session, visitor_id: str | None, limit: int) -> Reservation:
+    """Take one free fix for this visitor, creating the visitor if unknown.
+
+    Raises QuotaExhausted. An existing visitor's counter moves only by one
+    conditional UPDATE; a new visitor's trial is born holding its first reservation.
+    Core statements, not the ORM: this runs once per fix, under a write lock.
+    """
+    if visitor_id:
+        params = {"visitor_id": visitor_id, "limit": limit}
+        trial_id = session.execute(_TAKE_ONE, params).scalar()
+        if trial_id is not None:
+            return Reservation(visitor_id=visitor_id, trial_id=trial_id)
+        known_trial = session.execute(_TRIAL_OF_VISITOR, params).scalar()
+        if known_trial is not None:
+            raise QuotaExhausted(usage_for(session=session, trial_id=known_trial, limit=limit))
+    if limit < 1:
+        raise QuotaExhausted(Usage(used=0, limit=limit, remaining=0))
+    now = utcnow()
+    trial_id = session.execute(_NEW_TRIAL, {"created_at": now}).scalar_one()
+    visitor_id = new_visitor_id()
+    session.execute(insert(_visitors), {"id": visitor_id, "trial_id": trial_id, "created_at": now})
+    return Reservation(visitor_id=visitor_id, trial_id=trial_id)
 
 
 def release(*, session: Session, reservation: Reservation) -> None:
     """Give a reserved free fix back; a failed fix never costs the user."""
     if reservation.kind != "free":
         return
-    session.execute(
-        update(Trial)
-        .where(Trial.id == reservation.trial_id, Trial.free_used > 0)
-        .values(free_used=Trial.free_used - 1)
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_GIVE_BACK, {"trial_id": reservation.trial_id})
 
 
 def record_usage(
@@ -101,19 +119,21 @@ def record_usage(
     completion_tokens: int,
     latency_ms: int,
     cost_microusd: int,
-) -> UsageRecord:
+) -> None:
     """Turn a reservation into the permanent record of a delivered fix."""
-    record = UsageRecord(
-        visitor_id=reservation.visitor_id,
-        trial_id=reservation.trial_id,
-        fix_id=fix_id,
-        kind=reservation.kind,
-        provider=provider,
-        model=model,
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-        latency_ms=latency_ms,
-        cost_microusd=cost_microusd,
+    session.execute(
+        insert(_usage),
+        dict(
+            visitor_id=reservation.visitor_id,
+            trial_id=reservation.trial_id,
+            fix_id=fix_id,
+            kind=reservation.kind,
+            provider=provider,
+            model=model,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            latency_ms=latency_ms,
+            cost_microusd=cost_microusd,
+            created_at=utcnow(),
+        ),
     )
-    session.add(record)
-    return record

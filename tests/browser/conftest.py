@@ -25,8 +25,9 @@ ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """One Chromium per module: Playwright's loop must not outlive the browser tests."""
     if not shutil.which("chromium") and not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed (make test installs it)")
     from playwright.sync_api import sync_playwright

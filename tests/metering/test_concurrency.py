@@ -72,9 +72,6 @@ def test_provider_errors_and_timeouts_under_load_leave_remaining_unchanged(tmp_p
 @pytest.mark.parametrize("limit", [0, 1, 5])
 def test_free_fix_limit_is_configurable(tmp_path, limit):
     app = create_app(make_settings(tmp_path, free_fixes=limit), provider=ScriptedProvider())
-    with serve(app) as base_url:
-        with httpx.Client(base_url=base_url) as client:
-            codes = [
-                client.post("/api/v1/fixes", json=BROKEN).status_code for _ in range(limit + 2)
-            ]
+    with serve(app) as base_url, httpx.Client(base_url=base_url) as client:
+        codes = [client.post("/api/v1/fixes", json=BROKEN).status_code for _ in range(limit + 2)]
     assert codes == [200] * limit + [402] * 2

@@ -1,0 +1,69 @@
+"""The ``builtin`` provider: the offline rule engine behind the provider contract."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from bugfixer.fixing.builtin import fix_python
+from bugfixer.fixing.languages import LANGUAGES
+from bugfixer.fixing.providers.base import FixPrompt, Provider, ProviderReply, register
+
+if TYPE_CHECKING:
+    from bugfixer.config import Settings
+
+_PYTHON = {"python", "python3", "py", "python 3"}
+
+
+@register("builtin")
+class BuiltinProvider(Provider):
+    """Answers instantly and for free, but only for the Python mistakes its rules know."""
+
+    model = "builtin-rules-1"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BuiltinProvider:
+        return cls()
+
+    async def complete(self, prompt: FixPrompt) -> ProviderReply:
+        language = prompt.language.strip().lower()
+        if language not in _PYTHON:
+            shown = LANGUAGES.get(language, prompt.language.strip()) or "this"
+            return self._reply(
+                f"The offline engine only fixes Python, so it can't help with {shown} code. "
+                "To fix other languages, configure an LLM provider by setting "
+                "BUGFIXER_LLM_API_KEY (and BUGFIXER_LLM_BASE_URL for an OpenAI-compatible "
+                "endpoint other than OpenAI).",
+                None,
+            )
+        # Compiling candidate fixes is CPU work; keep it off the event loop.
+        if prompt.feedback:
+            return await asyncio.to_thread(self._retry, prompt)
+        result = await asyncio.to_thread(fix_python, prompt.code, prompt.error)
+        return self._reply(result.explanation, result.fixed_code)
+
+    def _retry(self, prompt: FixPrompt) -> ProviderReply:
+        """A repair retry: the rules are deterministic, so only a different input can help.
+
+        Starting from the rejected fix with the verifier's message as the error lets the
+        rules repair what the first pass left; if that gives nothing new, say so.
+        """
+        if prompt.previous_fix:
+            result = fix_python(prompt.previous_fix, prompt.feedback or "")
+            if result.fixed_code is not None and result.fixed_code != prompt.previous_fix:
+                return self._reply(result.explanation, result.fixed_code)
+        return self._reply(
+            "The offline rules have no other fix to offer: the previous attempt was rejected "
+            f"({(prompt.feedback or '').strip()[:300]}), and running the rules again gives the "
+            "same answer. An LLM provider (BUGFIXER_LLM_API_KEY) may be able to do better.",
+            None,
+        )
+
+    def _reply(self, explanation: str, fixed_code: str | None) -> ProviderReply:
+        return ProviderReply(
+            explanation=explanation,
+            fixed_code=fixed_code,
+            model=self.model,
+            prompt_tokens=0,
+            completion_tokens=0,
+        )
