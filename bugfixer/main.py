@@ -19,7 +19,7 @@ from bugfixer.config import Settings, load_settings
 from bugfixer.db import BlockingRunner, make_engine, make_session_factory
 from bugfixer.deps import AppContext
 from bugfixer.fixing.providers import Provider, build_provider
-from bugfixer.fixing.render import highlight, highlight_diff
+from bugfixer.fixing.render import explanation_html, highlight, highlight_diff
 from bugfixer.fixing.routes import api as fixing_api
 from bugfixer.fixing.routes import pages as fixing_pages
 from bugfixer.fixing.service import Fixer
@@ -48,7 +48,9 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     sys.setswitchinterval(0.0005)
     provider = provider or build_provider(settings)
     templates = Jinja2Templates(directory=WEB_DIR / "templates")
-    templates.env.filters.update(highlight=highlight, highlight_diff=highlight_diff)
+    templates.env.filters.update(
+        highlight=highlight, highlight_diff=highlight_diff, explanation=explanation_html
+    )
     templates.env.globals.update(
         free_fixes=settings.free_fixes, version=__version__, plans=DEFAULT_PLANS
     )

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import difflib
+import re
 from functools import lru_cache
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from pygments import highlight as _highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import DiffLexer, TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
 _FORMATTER = HtmlFormatter(cssclass="hl", wrapcode=True)
+
+
+_INLINE_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def explanation_html(text: str) -> Markup:
+    """Plain text with `backticked` spans shown as code; everything else escaped."""
+    return Markup(_INLINE_CODE.sub(r"<code>\1</code>", str(escape(text))))
 
 
 def unified_diff(original: str, fixed: str | None) -> str:

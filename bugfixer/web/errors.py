@@ -40,8 +40,11 @@ def error_response(request: Request, exc: AppError) -> Response:
         return JSONResponse(body, status_code=exc.status, headers=headers)
     templates = request.app.state.ctx.templates
     name = "pricing.html" if exc.code == "quota_exhausted" else "error.html"
+    context: dict[str, object] = {"error": exc}
+    if "usage" in exc.extra:
+        context["usage"] = exc.extra["usage"]
     return templates.TemplateResponse(
-        request, name, {"error": exc}, status_code=exc.status, headers=headers
+        request, name, context, status_code=exc.status, headers=headers
     )
 
 

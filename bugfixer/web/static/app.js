@@ -6,7 +6,11 @@
     const source = document.getElementById(id);
     if (!source) return;
     const text = source.value;
-    const done = () => { button.textContent = "Copied"; setTimeout(() => { button.textContent = "Copy"; }, 1500); };
+    const label = button.dataset.label || (button.dataset.label = button.textContent);
+    const done = () => {
+      button.textContent = "Copied";
+      setTimeout(() => { button.textContent = label; }, 1500);
+    };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(done, () => fallbackCopy(source, done));
     } else {

@@ -1,0 +1,45 @@
+"""Pages without JavaScript: the form, the paywall, history."""
+
+from __future__ import annotations
+
+BROKEN = "def f()\n    return 1\n"
+
+
+def test_home_page_shows_the_form_and_free_fixes_left(client):
+    r = client.get("/")
+    assert r.status_code == 200
+    assert 'name="code"' in r.text and 'name="error"' in r.text
+    assert "3</strong> of 3 free fixes left" in r.text
+    assert "bf_visitor" not in r.headers.get("set-cookie", "")  # no visitor row for a look
+
+
+def test_form_post_renders_the_result_on_the_page(client):
+    r = client.post("/", data={"code": BROKEN, "error": "SyntaxError: expected ':'"})
+    assert r.status_code == 200
+    assert 'id="fixed-code"' in r.text and "2</strong> of 3 free fixes left" in r.text
+
+
+def test_form_post_with_empty_code_keeps_the_input_and_says_why(client):
+    r = client.post("/", data={"code": "  ", "error": "my error"})
+    assert r.status_code == 422
+    assert "code is empty" in r.text and "my error" in r.text
+
+
+def test_form_post_with_oversize_code_names_the_limit(client):
+    r = client.post("/", data={"code": "x" * 20_001})
+    assert r.status_code == 413 and "20,000" in r.text
+
+
+def test_fourth_form_post_is_a_402_pricing_page_with_three_plans(client):
+    for _ in range(3):
+        assert client.post("/", data={"code": BROKEN}).status_code == 200
+    r = client.post("/", data={"code": BROKEN})
+    assert r.status_code == 402
+    assert 'id="paywall"' in r.text and "used all 3 free fixes" in r.text
+    for price in ("$5", "$12", "$50"):
+        assert price in r.text
+
+
+def test_unknown_page_is_a_friendly_404(client):
+    r = client.get("/nope", headers={"Accept": "text/html"})
+    assert r.status_code == 404 and "Back to the fixer" in r.text
