@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import re
 import socket
@@ -27,6 +28,7 @@ import aiohttp
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+serial = itertools.count()
 BIN = Path(sys.executable).parent
 # The fake LLM echoes the code back as the "fix"; this code parses, so every fix passes
 # verification on the first try and is charged: the full successful path is measured.
@@ -72,8 +74,11 @@ async def burst(base: str, n: int) -> tuple[float, list[Reply | Exception]]:
 
         async def one() -> Reply | Exception:
             try:
+                # No cookie is kept and each has its own User-Agent: n distinct visitors.
                 async with client.post(
-                    "/api/v1/fixes", json={"code": CODE, "error": ERROR, "language": "python"}
+                    "/api/v1/fixes",
+                    json={"code": CODE, "error": ERROR, "language": "python"},
+                    headers={"User-Agent": f"bench-visitor/{next(serial)}"},
                 ) as r:
                     return Reply(r.status, r.headers.get("server-timing", ""), await r.text())
             except Exception as exc:
@@ -99,7 +104,9 @@ async def steady_overhead(base: str, n: int, *, concurrency: int) -> list[float]
         async def worker(count: int) -> None:
             for _ in range(count):
                 async with client.post(
-                    "/api/v1/fixes", json={"code": CODE, "error": ERROR, "language": "python"}
+                    "/api/v1/fixes",
+                    json={"code": CODE, "error": ERROR, "language": "python"},
+                    headers={"User-Agent": f"bench-visitor/{next(serial)}"},
                 ) as r:
                     await r.read()
                     t = timings(r.headers.get("server-timing", ""))
@@ -160,6 +167,8 @@ def main() -> None:
             "BUGFIXER_LLM_API_KEY": "sk-bench",
             "BUGFIXER_LLM_MODEL": "bench-model",
             "BUGFIXER_LOG_LEVEL": "WARNING",
+            # One loopback address sends everything; the per-IP limit is not under test.
+            "BUGFIXER_RATE_LIMIT_FIX_IP": "100000/minute",
         }
         llm = subprocess.Popen(
             [

@@ -61,29 +61,59 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
 )
 @click.option("--language", help="Language of the code; detected when absent.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def fix(file, error_text, error_file, language, as_json) -> None:  # type: ignore[no-untyped-def]
-    """Fix FILE (use - for standard input) with the configured provider and print the result.
+@click.option(
+    "--server",
+    envvar="BUGFIXER_SERVER",
+    help="Fix through a running Code Bug Fixer at this URL instead of locally.",
+)
+@click.option(
+    "--api-key",
+    envvar="BUGFIXER_API_KEY",
+    help="API key for --server (from your account page); uses your account's plan.",
+)
+def fix(file, error_text, error_file, language, as_json, server, api_key) -> None:  # type: ignore[no-untyped-def]
+    """Fix FILE (use - for standard input) and print the explanation and the fixed code.
 
+    Locally it uses the configured provider; with --server it calls that server's API.
     Exits 0 when a verified fix was printed, 1 when no confident fix was found.
     """
+    if error_text is not None and error_file is not None:
+        raise click.UsageError("give --error or --error-file, not both")
+    if error_file is not None:
+        error_text = error_file.read()
+    if api_key and not server:
+        raise click.UsageError("--api-key needs --server")
+    code = file.read()
+    if server:
+        out = _fix_on_server(server, api_key, code=code, error=error_text, language=language)
+    else:
+        out = _fix_locally(code=code, error=error_text, language=language)
+    if as_json:
+        click.echo(json.dumps(out, indent=2))
+    else:
+        click.secho("Explanation", bold=True)
+        click.echo(out["explanation"].rstrip() + "\n")
+        if out["fixed_code"] is not None:
+            click.secho("Fixed code", bold=True)
+            click.echo(out["fixed_code"].rstrip("\n"))
+        if "usage" in out and out["usage"].get("remaining") is not None:
+            usage = out["usage"]
+            click.echo(f"\n{usage['remaining']} of {usage['limit']} free fixes left", err=True)
+    sys.exit(0 if out["status"] == "fixed" else 1)
+
+
+def _fix_locally(*, code: str, error: str | None, language: str | None) -> dict:  # type: ignore[type-arg]
     from bugfixer.errors import AppError
     from bugfixer.fixing.providers import build_provider
     from bugfixer.fixing.render import unified_diff
     from bugfixer.fixing.service import Attempt, attempt_fix, validate_input
 
-    if error_text is not None and error_file is not None:
-        raise click.UsageError("give --error or --error-file, not both")
-    if error_file is not None:
-        error_text = error_file.read()
     settings = _settings()
-    code = file.read()
 
     async def run() -> Attempt:
         provider = build_provider(settings)
         try:
-            fix_input = validate_input(
-                code=code, error=error_text, language=language, settings=settings
-            )
+            fix_input = validate_input(code=code, error=error, language=language, settings=settings)
             async for event in attempt_fix(provider=provider, fix_input=fix_input, stream=False):
                 if isinstance(event, Attempt):
                     return event
@@ -95,23 +125,38 @@ def fix(file, error_text, error_file, language, as_json) -> None:  # type: ignor
         attempt = asyncio.run(run())
     except AppError as exc:
         raise click.ClickException(exc.message) from None
-    if as_json:
-        out = {
-            "status": "fixed" if attempt.delivered else "no_fix",
-            "explanation": attempt.explanation,
-            "fixed_code": attempt.fixed_code,
-            "diff": unified_diff(code, attempt.fixed_code),
-            "verification": attempt.verification.model_dump(),
-            "model": attempt.reply.model,
-        }
-        click.echo(json.dumps(out, indent=2))
-    else:
-        click.secho("Explanation", bold=True)
-        click.echo(attempt.explanation.rstrip() + "\n")
-        if attempt.fixed_code is not None:
-            click.secho("Fixed code", bold=True)
-            click.echo(attempt.fixed_code.rstrip("\n"))
-    sys.exit(0 if attempt.delivered else 1)
+    return {
+        "status": "fixed" if attempt.delivered else "no_fix",
+        "explanation": attempt.explanation,
+        "fixed_code": attempt.fixed_code,
+        "diff": unified_diff(code, attempt.fixed_code),
+        "verification": attempt.verification.model_dump(),
+        "model": attempt.reply.model,
+    }
+
+
+def _fix_on_server(
+    server: str, api_key: str | None, *, code: str, error: str | None, language: str | None
+) -> dict:  # type: ignore[type-arg]
+    import httpx
+
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    url = server.rstrip("/") + "/api/v1/fixes"
+    body = {"code": code, "error": error, "language": language}
+    try:
+        response = httpx.post(url, json=body, headers=headers, timeout=120)
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"could not reach {server}: {exc}") from None
+    try:
+        data = response.json()
+    except ValueError:
+        raise click.ClickException(
+            f"{server} answered HTTP {response.status_code} without JSON"
+        ) from None
+    if response.status_code != 200:
+        message = data.get("message", response.text[:200]) if isinstance(data, dict) else data
+        raise click.ClickException(f"{message} (HTTP {response.status_code})")
+    return data
 
 
 @main.group()
@@ -132,3 +177,42 @@ def db_upgrade(revision: str) -> None:
     finally:
         engine.dispose()
     click.echo(f"database at {revision}")
+
+
+@main.command("create-admin")
+@click.argument("email")
+@click.option(
+    "--password",
+    envvar="BUGFIXER_ADMIN_PASSWORD",
+    help="Password for a new account (asked for when needed and not given).",
+)
+def create_admin(email: str, password: str | None) -> None:
+    """Make EMAIL an administrator, creating the account if there is none."""
+    from bugfixer import migrate
+    from bugfixer.accounts import service as accounts
+    from bugfixer.db import make_engine, make_session_factory
+    from bugfixer.errors import AppError
+    from bugfixer.metering.identity import Identity
+    from bugfixer.metering.service import trial_for_new_account
+
+    engine = make_engine(_settings().resolved_database_url)
+    try:
+        migrate.upgrade(engine)
+        with make_session_factory(engine).begin() as session:
+            user = accounts.find_user(session=session, email=email)
+            if user is not None:
+                user.is_admin = True
+                click.echo(f"{user.email} is now an administrator")
+                return
+            if password is None:
+                password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+            prepared = accounts.prepare_account(email=email, password=password)
+            trial_id = trial_for_new_account(session=session, identity=Identity())
+            accounts.create_user(
+                session=session, account=prepared, trial_id=trial_id, is_admin=True
+            )
+            click.echo(f"created administrator {prepared.email}")
+    except AppError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        engine.dispose()

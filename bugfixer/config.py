@@ -73,10 +73,49 @@ class Settings(BaseSettings):
         "INFO", description="Log level."
     )
 
+    public_url: str = Field(
+        "",
+        description="The site's public base URL, used in emailed links (required in production).",
+    )
+    trial_policy: Literal["fingerprint", "cookie"] = Field(
+        "fingerprint",
+        description="fingerprint: a new browser on the same network and User-Agent shares the "
+        "trial; cookie: every new cookie gets its own trial.",
+    )
+    trusted_proxies: str = Field(
+        "", description="Comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed."
+    )
+    admin_emails: str = Field("", description="Comma-separated emails of admin accounts.")
+
+    smtp_host: str = Field("", description="SMTP server; without it mail goes to the log/outbox.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
+    smtp_username: str = Field("", description="SMTP login, if the server wants one.")
+    smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password.")
+    smtp_sender: str = Field(
+        "Code Bug Fixer <no-reply@localhost>", description="From address of outgoing mail."
+    )
+    smtp_starttls: bool = Field(True, description="Upgrade the SMTP connection with STARTTLS.")
+
+    rate_limit_login: str = Field(
+        "10/minute;100/hour", description="Sign-in attempts per IP and per email."
+    )
+    rate_limit_signup: str = Field("5/minute;30/hour", description="Sign-ups per IP.")
+    rate_limit_reset: str = Field(
+        "5/minute;20/hour", description="Password reset requests per IP and per email."
+    )
+    rate_limit_fix: str = Field("60/minute", description="Fixes per visitor or account.")
+    rate_limit_fix_ip: str = Field("1200/minute", description="Fixes per IP address.")
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.llm_provider is None:
             self.llm_provider = "openai" if self.llm_api_key else "builtin"
+        for name in ("trusted_proxies", "admin_emails"):
+            setattr(
+                self, name, ",".join(p.strip() for p in getattr(self, name).split(",") if p.strip())
+            )
+        if self.env == "production" and not self.public_url:
+            raise ValueError("BUGFIXER_PUBLIC_URL must be set when BUGFIXER_ENV=production")
         if self.env == "production":
             key = self.secret_key.get_secret_value()
             if key.lower() in PLACEHOLDER_SECRETS or len(key) < MIN_SECRET_LENGTH:
@@ -85,6 +124,19 @@ class Settings(BaseSettings):
                     f"{MIN_SECRET_LENGTH} characters when BUGFIXER_ENV=production"
                 )
         return self
+
+    @property
+    def local_mode(self) -> bool:
+        """Development conveniences (the mail outbox page) are on."""
+        return self.env != "production"
+
+    @property
+    def admin_email_list(self) -> set[str]:
+        return {e.lower() for e in self.admin_emails.split(",") if e}
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p for p in self.trusted_proxies.split(",") if p]
 
     @cached_property
     def resolved_database_url(self) -> str:

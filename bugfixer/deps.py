@@ -10,11 +10,18 @@ from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
+from bugfixer.accounts import service as accounts
+from bugfixer.accounts.mail import Mailer
+from bugfixer.accounts.models import User
 from bugfixer.config import Settings
+from bugfixer.errors import AppError
 from bugfixer.fixing.providers import Provider
 from bugfixer.fixing.service import Fixer
-from bugfixer.metering.identity import VISITOR_COOKIE, VisitorCookies
+from bugfixer.metering.identity import Identity, SignedCookie, fingerprint
+from bugfixer.ratelimit import RateLimiter
+from bugfixer.web.csrf import require_csrf
 
 
 @dataclass
@@ -27,8 +34,21 @@ class AppContext:
     read_session_factory: sessionmaker[Session]
     provider: Provider
     fixer: Fixer
-    cookies: VisitorCookies
+    cookies: SignedCookie  # the visitor cookie
+    session_cookie: SignedCookie
     templates: Jinja2Templates
+    limiter: RateLimiter
+    mailer: Mailer
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
 
 
 def get_ctx(request: Request) -> AppContext:
@@ -52,12 +72,82 @@ def get_session(ctx: ContextDep) -> Iterator[Session]:
         yield session
 
 
-def get_visitor_id(request: Request, ctx: ContextDep) -> str | None:
-    """The visitor id from the signed cookie; None for a new or forged cookie."""
-    return ctx.cookies.read(request.cookies.get(VISITOR_COOKIE))
+def get_write_session(ctx: ContextDep) -> Iterator[Session]:
+    """A transaction that commits when the route returns without an error."""
+    with ctx.session_factory.begin() as session:
+        yield session
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def get_identity(request: Request, ctx: ContextDep) -> Identity:
+    """Who is asking. Only an API key or a session cookie costs a database read."""
+    settings = ctx.settings
+    visitor_id = ctx.cookies.read(request.cookies.get(ctx.cookies.name))
+    fp = None
+    if settings.trial_policy == "fingerprint":
+        fp = fingerprint(
+            settings.signing_key,
+            client_address=client_address(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
+    user: User | None = None
+    via_api_key = False
+    authorization = request.headers.get("authorization")
+    if authorization is not None and request.url.path.startswith("/api/"):
+        scheme, _, secret = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise Unauthorized("Use the header Authorization: Bearer <your API key>.")
+        user = await run_in_threadpool(_user_for_api_key, ctx, secret.strip())
+        if user is None:
+            raise Unauthorized("This API key is not valid or has been revoked.")
+        via_api_key, visitor_id = True, None
+    else:
+        token = ctx.session_cookie.read(request.cookies.get(ctx.session_cookie.name))
+        if token:
+            user = await run_in_threadpool(_user_for_session, ctx, token)
+    identity = Identity(
+        visitor_id=visitor_id,
+        user_id=user.id if user else None,
+        email=user.email if user else None,
+        is_admin=bool(user and (user.is_admin or user.email in settings.admin_email_list)),
+        fingerprint=fp,
+        via_api_key=via_api_key,
+    )
+    request.state.identity = identity
+    return identity
+
+
+def _user_for_api_key(ctx: AppContext, secret: str) -> User | None:
+    with ctx.read_session_factory() as session:
+        return accounts.user_for_api_key(session=session, secret=secret)
+
+
+def _user_for_session(ctx: AppContext, token: str) -> User | None:
+    with ctx.read_session_factory() as session:
+        return accounts.user_for_session(session=session, token=token)
+
+
+def require_user(identity: Annotated[Identity, Depends(get_identity)]) -> Identity:
+    if not identity.signed_in:
+        raise Unauthorized("Sign in to see this page.")
+    return identity
+
+
+def require_admin(identity: Annotated[Identity, Depends(require_user)]) -> Identity:
+    if not identity.is_admin:
+        raise Forbidden("This page is for administrators.")
+    return identity
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 FixerDep = Annotated[Fixer, Depends(get_fixer)]
-SessionDep = Annotated[Session, Depends(get_session)]
-VisitorIdDep = Annotated[str | None, Depends(get_visitor_id)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+# Commits before the response is sent, so a redirect never outruns its own write.
+WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
+IdentityDep = Annotated[Identity, Depends(get_identity)]
+CurrentUser = Annotated[Identity, Depends(require_user)]
+AdminUser = Annotated[Identity, Depends(require_admin)]
+CsrfProtected = Depends(require_csrf)

@@ -12,10 +12,22 @@ import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session, sessionmaker
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bugfixer import __version__, migrate
+from bugfixer.accounts.mail import (
+    Email,
+    Mailer,
+    OutboxMailer,
+    SmtpConfig,
+    SmtpMailer,
+    store_in_outbox,
+)
+from bugfixer.accounts.routes import router as accounts_router
+from bugfixer.admin.routes import router as admin_router
 from bugfixer.billing.plans import DEFAULT_PLANS
-from bugfixer.config import Settings, load_settings
+from bugfixer.config import Settings, SettingsError, load_settings
 from bugfixer.db import BlockingRunner, make_engine, make_session_factory
 from bugfixer.deps import AppContext
 from bugfixer.fixing.providers import Provider, build_provider
@@ -23,8 +35,16 @@ from bugfixer.fixing.render import explanation_html, highlight, highlight_diff
 from bugfixer.fixing.routes import api as fixing_api
 from bugfixer.fixing.routes import pages as fixing_pages
 from bugfixer.fixing.service import Fixer
-from bugfixer.metering.identity import VisitorCookies
+from bugfixer.metering.identity import (
+    SESSION_COOKIE,
+    SESSION_COOKIE_MAX_AGE,
+    VISITOR_COOKIE,
+    VISITOR_COOKIE_MAX_AGE,
+    SignedCookie,
+)
+from bugfixer.ratelimit import RateLimiter
 from bugfixer.web import errors
+from bugfixer.web.csrf import CsrfCookie
 from bugfixer.web.middleware import RequestIdFilter, SecurityHeaders
 from bugfixer.web.routes import router as web_router
 
@@ -67,8 +87,15 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
             settings=settings,
             run_blocking=run_blocking,
         ),
-        cookies=VisitorCookies(settings.signing_key),
+        cookies=SignedCookie(
+            settings.signing_key, name=VISITOR_COOKIE, max_age=VISITOR_COOKIE_MAX_AGE
+        ),
+        session_cookie=SignedCookie(
+            settings.signing_key, name=SESSION_COOKIE, max_age=SESSION_COOKIE_MAX_AGE
+        ),
         templates=templates,
+        limiter=build_limiter(settings),
+        mailer=build_mailer(settings, session_factory),
     )
 
     @asynccontextmanager
@@ -89,14 +116,59 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     )
     app.state.ctx = ctx
     max_body = 4 * (settings.max_code_chars + settings.max_error_chars) + 64 * 1024
+    app.add_middleware(CsrfCookie, secret=settings.signing_key)
     app.add_middleware(SecurityHeaders, max_body_bytes=max_body)
+    if settings.trusted_proxy_list:
+        # Believe X-Forwarded-For/-Proto only from these peers (client address, https).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     errors.install(app)
     app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path))
     app.mount("/static/app", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(fixing_api)
     app.include_router(fixing_pages)
     app.include_router(web_router)
+    app.include_router(accounts_router)
+    app.include_router(admin_router)
     return app
+
+
+RATE_LIMIT_SETTINGS = {
+    "login": "rate_limit_login",
+    "signup": "rate_limit_signup",
+    "reset": "rate_limit_reset",
+    "fix": "rate_limit_fix",
+    "fix_ip": "rate_limit_fix_ip",
+}
+
+
+def build_limiter(settings: Settings) -> RateLimiter:
+    try:
+        return RateLimiter(
+            {rule: getattr(settings, name) for rule, name in RATE_LIMIT_SETTINGS.items()}
+        )
+    except ValueError as exc:
+        names = ", ".join(f"BUGFIXER_{n.upper()}" for n in RATE_LIMIT_SETTINGS.values())
+        raise SettingsError(f"invalid rate limit ({names}): {exc}") from None
+
+
+def build_mailer(settings: Settings, session_factory: sessionmaker[Session]) -> Mailer:
+    if settings.smtp_host:
+        return SmtpMailer(
+            SmtpConfig(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                username=settings.smtp_username or None,
+                password=settings.smtp_password.get_secret_value() or None,
+                sender=settings.smtp_sender,
+                starttls=settings.smtp_starttls,
+            )
+        )
+
+    def store(email: Email) -> None:
+        with session_factory.begin() as session:
+            store_in_outbox(session=session, email=email)
+
+    return OutboxMailer(store)
 
 
 def configure_logging(level: str) -> None:

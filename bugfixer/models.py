@@ -1,7 +1,19 @@
 """Imports every model so Base.metadata is complete (for Alembic and tests)."""
 
+from bugfixer.accounts.mail import OutboxMessage
+from bugfixer.accounts.models import ApiKey, LoginSession, User
 from bugfixer.db import Base
 from bugfixer.fixing.models import Fix
 from bugfixer.metering.models import Trial, UsageRecord, Visitor
 
-__all__ = ["Base", "Fix", "Trial", "UsageRecord", "Visitor"]
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Fix",
+    "LoginSession",
+    "OutboxMessage",
+    "Trial",
+    "UsageRecord",
+    "User",
+    "Visitor",
+]

@@ -73,3 +73,13 @@ def database_url(request, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
     else:
         yield from _fresh_postgres_database()
+
+
+def csrf_token(client, path: str = "/") -> str:  # type: ignore[no-untyped-def]
+    """The form token a browser would have after loading ``path``."""
+    import re
+
+    page = client.get(path)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)

@@ -54,6 +54,8 @@ def test_dotenv_file_is_read(tmp_path):
         ("BUGFIXER_LLM_TIMEOUT_S", "0"),
         ("BUGFIXER_MAX_CODE_CHARS", "5"),
         ("BUGFIXER_ENV", "staging"),
+        ("BUGFIXER_TRIAL_POLICY", "none"),
+        ("BUGFIXER_SMTP_PORT", "99999"),
     ],
 )
 def test_invalid_setting_stops_start_up_naming_it(monkeypatch, name, value):
@@ -65,12 +67,21 @@ def test_invalid_setting_stops_start_up_naming_it(monkeypatch, name, value):
 @pytest.mark.parametrize("secret", ["", "changeme", "short"])
 def test_production_refuses_a_missing_or_placeholder_secret(monkeypatch, secret):
     monkeypatch.setenv("BUGFIXER_ENV", "production")
+    monkeypatch.setenv("BUGFIXER_PUBLIC_URL", "https://fixer.example.com")
     monkeypatch.setenv("BUGFIXER_SECRET_KEY", secret)
     with pytest.raises(SettingsError, match="BUGFIXER_SECRET_KEY"):
         load_settings()
 
 
+def test_production_needs_a_public_url_for_emailed_links(monkeypatch):
+    monkeypatch.setenv("BUGFIXER_ENV", "production")
+    monkeypatch.setenv("BUGFIXER_SECRET_KEY", "k" * 40)
+    with pytest.raises(SettingsError, match="BUGFIXER_PUBLIC_URL"):
+        load_settings()
+
+
 def test_production_accepts_a_real_secret(monkeypatch):
     monkeypatch.setenv("BUGFIXER_ENV", "production")
+    monkeypatch.setenv("BUGFIXER_PUBLIC_URL", "https://fixer.example.com")
     monkeypatch.setenv("BUGFIXER_SECRET_KEY", "k" * 40)
     assert load_settings().signing_key == "k" * 40

@@ -16,7 +16,9 @@ class Fix(Base):
 
     # Random, not sequential: ids appear in URLs and must not be guessable.
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    visitor_id: Mapped[str] = mapped_column(ForeignKey("visitors.id"), index=True)
+    # The owner: the account when signed in (or via API key), else the browser.
+    visitor_id: Mapped[str | None] = mapped_column(ForeignKey("visitors.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     status: Mapped[str] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(32))
     code: Mapped[str] = mapped_column(Text)

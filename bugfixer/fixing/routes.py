@@ -5,128 +5,164 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from bugfixer.deps import ContextDep, SessionDep, VisitorIdDep
+from bugfixer.deps import ContextDep, CsrfProtected, IdentityDep, SessionDep, client_address
 from bugfixer.errors import AppError, NotFound
 from bugfixer.fixing import service
 from bugfixer.fixing.languages import LANGUAGES
 from bugfixer.fixing.schemas import ErrorResponse, FixRequest, FixResult
-from bugfixer.fixing.service import Delta, Finished, Retrying
+from bugfixer.fixing.service import Delta, Finished, FixInput, Retrying
+from bugfixer.metering.identity import Identity
 from bugfixer.metering.service import Reservation
 from bugfixer.web.errors import error_response
+
+
+class UnsupportedMediaType(AppError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+def require_json(request: Request) -> None:
+    """Only JSON: a cross-site HTML form cannot send it, so cookies are safe to honour."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise UnsupportedMediaType(
+            "Send the request body as JSON (Content-Type: application/json)."
+        )
+
 
 api = APIRouter(prefix="/api/v1", tags=["fixes"])
 pages = APIRouter(include_in_schema=False)
 
 _ERRORS = {
+    401: {"model": ErrorResponse, "description": "unauthorized: a wrong or revoked API key"},
     402: {"model": ErrorResponse, "description": "quota_exhausted (with pricing_url)"},
     413: {"model": ErrorResponse, "description": "input_too_large: names the limit"},
+    415: {"model": ErrorResponse, "description": "unsupported_media_type: send JSON"},
     422: {"model": ErrorResponse, "description": "invalid_input or invalid_json"},
+    429: {"model": ErrorResponse, "description": "rate_limited (with Retry-After)"},
     503: {"model": ErrorResponse, "description": "provider_unavailable: nothing was charged"},
 }
 
 
-@api.post("/fixes", response_model=FixResult, responses=_ERRORS)
+@api.post(
+    "/fixes", response_model=FixResult, responses=_ERRORS, dependencies=[Depends(require_json)]
+)
 async def create_fix(
-    body: FixRequest, request: Request, ctx: ContextDep, visitor_id: VisitorIdDep
+    body: FixRequest, request: Request, ctx: ContextDep, identity: IdentityDep
 ) -> Response:
-    """Explain and fix a piece of code. Uses one free fix unless the plan is unlimited."""
+    """Explain and fix a piece of code. Uses one free fix unless the plan is unlimited.
+
+    Authenticate with `Authorization: Bearer <API key>` to use your account, or keep
+    the `bf_visitor` cookie between calls.
+    """
     fix_input = service.validate_input(
         code=body.code, error=body.error, language=body.language, settings=ctx.settings
     )
-    reservation = await ctx.fixer.reserve(visitor_id=visitor_id)
+    reservation = await _reserve(ctx, request, identity)
     result = await ctx.fixer.run(reservation=reservation, fix_input=fix_input)
     response = Response(result.model_dump_json(), media_type="application/json")
-    _remember_visitor(ctx, request, response, reservation, visitor_id)
+    _remember_visitor(ctx, request, response, reservation, identity)
     return response
 
 
 @pages.get("/", response_class=HTMLResponse)
-def index(request: Request, ctx: ContextDep, visitor_id: VisitorIdDep) -> Response:
-    return _render_form(request, ctx, ctx.fixer.usage(visitor_id))
+def index(request: Request, ctx: ContextDep, identity: IdentityDep) -> Response:
+    return _render_form(request, ctx, ctx.fixer.usage(identity))
 
 
-@pages.post("/", response_class=HTMLResponse)
-async def submit_form(request: Request, ctx: ContextDep, visitor_id: VisitorIdDep) -> Response:
+@pages.post("/", response_class=HTMLResponse, dependencies=[CsrfProtected])
+async def submit_form(request: Request, ctx: ContextDep, identity: IdentityDep) -> Response:
     """The form without JavaScript: the whole page comes back with the result."""
-    form = await request.form()
-    values = {k: form.get(k) for k in ("code", "error", "language")}
+    values = await _form_values(request)
     try:
         fix_input = service.validate_input(**values, settings=ctx.settings)
-        reservation = await ctx.fixer.reserve(visitor_id=visitor_id)
+        reservation = await _reserve(ctx, request, identity)
         result = await ctx.fixer.run(reservation=reservation, fix_input=fix_input)
     except AppError as exc:
         if exc.code == "quota_exhausted":
             return error_response(request, exc)
-        usage = await run_in_threadpool(ctx.fixer.usage, visitor_id)
+        usage = await run_in_threadpool(ctx.fixer.usage, identity)
         return _render_form(request, ctx, usage, form=values, error=exc)
     response = _render_form(request, ctx, result.usage, form=values, result=result)
-    _remember_visitor(ctx, request, response, reservation, visitor_id)
+    _remember_visitor(ctx, request, response, reservation, identity)
     return response
 
 
-@pages.post("/fix/stream")
-async def stream_form(request: Request, ctx: ContextDep, visitor_id: VisitorIdDep) -> Response:
+@pages.post("/fix/stream", dependencies=[CsrfProtected])
+async def stream_form(request: Request, ctx: ContextDep, identity: IdentityDep) -> Response:
     """The form with JavaScript: Server-Sent Events, the explanation as it is written."""
-    form = await request.form()
-    values = {k: form.get(k) for k in ("code", "error", "language")}
+    values = await _form_values(request)
     fix_input = service.validate_input(**values, settings=ctx.settings)
-    reservation = await ctx.fixer.reserve(visitor_id=visitor_id)
-
-    async def events() -> AsyncIterator[str]:
-        try:
-            async for event in ctx.fixer.stream(reservation=reservation, fix_input=fix_input):
-                if isinstance(event, Delta):
-                    yield _sse("delta", {"text": event.text})
-                elif isinstance(event, Retrying):
-                    yield _sse("retry", {"message": event.message})
-                elif isinstance(event, Finished):
-                    html = ctx.templates.get_template("_result.html").render(
-                        result=event.result, languages=LANGUAGES
-                    )
-                    payload = event.result.model_dump(mode="json")
-                    yield _sse("result", {**payload, "html": html})
-        except AppError as exc:
-            yield _sse("error", {"error": exc.code, "message": exc.message})
-
+    reservation = await _reserve(ctx, request, identity)
     response = StreamingResponse(
-        events(),
+        _events(ctx, reservation, fix_input),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
-    _remember_visitor(ctx, request, response, reservation, visitor_id)
+    _remember_visitor(ctx, request, response, reservation, identity)
     return response
+
+
+async def _events(
+    ctx: ContextDep, reservation: Reservation, fix_input: FixInput
+) -> AsyncIterator[str]:
+    try:
+        async for event in ctx.fixer.stream(reservation=reservation, fix_input=fix_input):
+            if isinstance(event, Delta):
+                yield _sse("delta", {"text": event.text})
+            elif isinstance(event, Retrying):
+                yield _sse("retry", {"message": event.message})
+            elif isinstance(event, Finished):
+                html = ctx.templates.get_template("_result.html").render(
+                    result=event.result, languages=LANGUAGES
+                )
+                yield _sse("result", {**event.result.model_dump(mode="json"), "html": html})
+    except AppError as exc:
+        yield _sse("error", {"error": exc.code, "message": exc.message})
 
 
 @pages.get("/fixes", response_class=HTMLResponse)
 def history(
-    request: Request, session: SessionDep, ctx: ContextDep, visitor_id: VisitorIdDep
+    request: Request, session: SessionDep, ctx: ContextDep, identity: IdentityDep
 ) -> Response:
-    fixes = service.list_fixes(session=session, visitor_id=visitor_id)
+    fixes = service.list_fixes(session=session, identity=identity)
     return ctx.templates.TemplateResponse(
-        request, "history.html", {"fixes": fixes, "usage": ctx.fixer.usage(visitor_id)}
+        request, "history.html", {"fixes": fixes, "usage": ctx.fixer.usage(identity)}
     )
 
 
 @pages.get("/fixes/{fix_id}", response_class=HTMLResponse)
 def show_fix(
-    fix_id: str,
-    request: Request,
-    session: SessionDep,
-    ctx: ContextDep,
-    visitor_id: VisitorIdDep,
+    fix_id: str, request: Request, session: SessionDep, ctx: ContextDep, identity: IdentityDep
 ) -> Response:
-    fix = service.get_fix(session=session, fix_id=fix_id, visitor_id=visitor_id)
+    fix = service.get_fix(session=session, fix_id=fix_id, identity=identity)
     if fix is None:
         raise NotFound("There is no saved fix here, or it belongs to someone else.")
-    usage = ctx.fixer.usage(visitor_id)
+    usage = ctx.fixer.usage(identity)
     result = service.to_result(fix, usage)
     return ctx.templates.TemplateResponse(
         request, "fix.html", {"fix": fix, "result": result, "usage": usage}
     )
+
+
+async def _reserve(ctx: ContextDep, request: Request, identity: Identity) -> Reservation:
+    who = (
+        f"user:{identity.user_id}"
+        if identity.user_id is not None
+        else f"browser:{identity.fingerprint or identity.visitor_id or client_address(request)}"
+    )
+    ctx.limiter.hit("fix_ip", client_address(request))
+    ctx.limiter.hit("fix", who)
+    return await ctx.fixer.reserve(identity=identity)
+
+
+async def _form_values(request: Request) -> dict[str, object]:
+    form = await request.form()
+    return {k: form.get(k) for k in ("code", "error", "language")}
 
 
 def _render_form(
@@ -158,9 +194,9 @@ def _remember_visitor(
     request: Request,
     response: Response,
     reservation: Reservation,
-    visitor_id: str | None,
+    identity: Identity,
 ) -> None:
-    if reservation.visitor_id != visitor_id:
+    if reservation.visitor_id and reservation.visitor_id != identity.visitor_id:
         ctx.cookies.set_on(response, reservation.visitor_id, secure=request.url.scheme == "https")
 
 

@@ -29,6 +29,7 @@ from bugfixer.fixing.render import unified_diff
 from bugfixer.fixing.schemas import Check, FixResult, UsagePublic, Verification
 from bugfixer.fixing.verify import failure_message, verify
 from bugfixer.metering import service as metering
+from bugfixer.metering.identity import Identity
 from bugfixer.metering.service import QuotaExhausted, Reservation, Usage
 
 log = logging.getLogger(__name__)
@@ -198,24 +199,21 @@ class Fixer:
         self.read_session_factory = read_session_factory
         self.settings = settings
 
-    def usage(self, visitor_id: str | None) -> Usage:
+    def usage(self, identity: Identity) -> Usage:
         with self.read_session_factory() as session:
-            visitor = metering.find_visitor(session=session, visitor_id=visitor_id)
-            return metering.usage_for(
-                session=session,
-                trial_id=visitor.trial_id if visitor else None,
-                limit=self.settings.free_fixes,
+            return metering.usage_of(
+                session=session, identity=identity, limit=self.settings.free_fixes
             )
 
-    async def reserve(self, *, visitor_id: str | None) -> Reservation:
-        """Hold one free fix for this visitor (created if new) or refuse with 402."""
-        return await self._in_thread("reserve", self._reserve, visitor_id)
+    async def reserve(self, *, identity: Identity) -> Reservation:
+        """Hold one free fix for whoever is asking (a new visitor is created) or refuse with 402."""
+        return await self._in_thread("reserve", self._reserve, identity)
 
-    def _reserve(self, visitor_id: str | None) -> Reservation:
+    def _reserve(self, identity: Identity) -> Reservation:
         try:
             with self.session_factory.begin() as session:
-                return metering.reserve_free_fix(
-                    session=session, visitor_id=visitor_id, limit=self.settings.free_fixes
+                return metering.reserve_for(
+                    session=session, identity=identity, limit=self.settings.free_fixes
                 )
         except QuotaExhausted as exc:
             err = QuotaExhaustedError(
@@ -279,6 +277,7 @@ class Fixer:
         return {
             "id": secrets.token_urlsafe(16),
             "visitor_id": reservation.visitor_id,
+            "user_id": reservation.user_id,
             "status": "fixed" if attempt.delivered else "no_fix",
             "language": fix_input.language,
             "code": fix_input.code,
@@ -323,20 +322,30 @@ class Fixer:
         return round(tokens[0] * s.llm_input_usd_per_mtok + tokens[1] * s.llm_output_usd_per_mtok)
 
 
-def get_fix(*, session: Session, fix_id: str, visitor_id: str | None) -> Fix | None:
+def _owned_by(identity: Identity):  # type: ignore[no-untyped-def]
+    """Signed in: the account's fixes. Anonymous: this browser's, not yet claimed."""
+    if identity.user_id is not None:
+        return Fix.user_id == identity.user_id
+    if identity.visitor_id:
+        return (Fix.visitor_id == identity.visitor_id) & Fix.user_id.is_(None)
+    return None
+
+
+def get_fix(*, session: Session, fix_id: str, identity: Identity) -> Fix | None:
     """A saved fix, only for its owner."""
-    if not visitor_id:
+    owned = _owned_by(identity)
+    if owned is None:
         return None
-    return session.scalar(select(Fix).where(Fix.id == fix_id, Fix.visitor_id == visitor_id))
+    return session.scalar(select(Fix).where(Fix.id == fix_id, owned))
 
 
-def list_fixes(*, session: Session, visitor_id: str | None, limit: int = 50) -> list[Fix]:
-    if not visitor_id:
+def list_fixes(*, session: Session, identity: Identity, limit: int = 50) -> list[Fix]:
+    owned = _owned_by(identity)
+    if owned is None:
         return []
-    stmt = (
-        select(Fix).where(Fix.visitor_id == visitor_id).order_by(Fix.created_at.desc()).limit(limit)
+    return list(
+        session.scalars(select(Fix).where(owned).order_by(Fix.created_at.desc()).limit(limit))
     )
-    return list(session.scalars(stmt))
 
 
 def to_result(fix: Fix, usage: Usage) -> FixResult:

@@ -21,6 +21,8 @@ class Trial(Base):
     __table_args__ = (CheckConstraint("free_used >= 0", name="free_used_not_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Keyed hash of network prefix + User-Agent: clearing cookies finds the same trial.
+    fingerprint: Mapped[str | None] = mapped_column(String(64), unique=True)
     free_used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -32,6 +34,7 @@ class Visitor(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -41,7 +44,8 @@ class UsageRecord(Base):
     __tablename__ = "usage_records"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    visitor_id: Mapped[str] = mapped_column(ForeignKey("visitors.id"), index=True)
+    visitor_id: Mapped[str | None] = mapped_column(ForeignKey("visitors.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
     fix_id: Mapped[str] = mapped_column(ForeignKey("fixes.id"), unique=True)
     kind: Mapped[str] = mapped_column(String(16))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bugfixer.errors import AppError
@@ -38,6 +39,10 @@ def error_response(request: Request, exc: AppError) -> Response:
     if wants_json(request):
         body = {"error": exc.code, "message": exc.message, **exc.extra}
         return JSONResponse(body, status_code=exc.status, headers=headers)
+    if exc.status == 401:
+        # A page that needs an account: sign in first, then come back.
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
     templates = request.app.state.ctx.templates
     name = "pricing.html" if exc.code == "quota_exhausted" else "error.html"
     context: dict[str, object] = {"error": exc}

@@ -77,7 +77,8 @@ def test_each_visitor_has_their_own_counter(client):
         client.post("/api/v1/fixes", json={"code": BROKEN})
     assert client.post("/api/v1/fixes", json={"code": BROKEN}).status_code == 402
     client.cookies.clear()
-    r = client.post("/api/v1/fixes", json={"code": BROKEN})
+    other = {"User-Agent": "another-browser/1.0"}
+    r = client.post("/api/v1/fixes", json={"code": BROKEN}, headers=other)
     assert r.status_code == 200
     assert r.json()["usage"]["remaining"] == 2
 
@@ -88,7 +89,7 @@ def test_forged_visitor_cookie_is_a_new_visitor(client):
     victim = client.cookies["bf_visitor"]
     client.cookies.clear()
     client.cookies.set("bf_visitor", victim.split(".")[0] + ".forged")
-    r = client.post("/api/v1/fixes", json={"code": BROKEN})
+    r = client.post("/api/v1/fixes", json={"code": BROKEN}, headers={"User-Agent": "other/2"})
     assert r.status_code == 200 and r.json()["usage"]["remaining"] == 2
 
 

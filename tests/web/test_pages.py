@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.conftest import csrf_token
+
 BROKEN = "def f()\n    return 1\n"
 
 
@@ -14,26 +16,36 @@ def test_home_page_shows_the_form_and_free_fixes_left(client):
 
 
 def test_form_post_renders_the_result_on_the_page(client):
-    r = client.post("/", data={"code": BROKEN, "error": "SyntaxError: expected ':'"})
+    r = client.post(
+        "/",
+        data={
+            "csrf_token": csrf_token(client),
+            "code": BROKEN,
+            "error": "SyntaxError: expected ':'",
+        },
+    )
     assert r.status_code == 200
     assert 'id="fixed-code"' in r.text and "2</strong> of 3 free fixes left" in r.text
 
 
 def test_form_post_with_empty_code_keeps_the_input_and_says_why(client):
-    r = client.post("/", data={"code": "  ", "error": "my error"})
+    r = client.post("/", data={"csrf_token": csrf_token(client), "code": "  ", "error": "my error"})
     assert r.status_code == 422
     assert "code is empty" in r.text and "my error" in r.text
 
 
 def test_form_post_with_oversize_code_names_the_limit(client):
-    r = client.post("/", data={"code": "x" * 20_001})
+    r = client.post("/", data={"csrf_token": csrf_token(client), "code": "x" * 20_001})
     assert r.status_code == 413 and "20,000" in r.text
 
 
 def test_fourth_form_post_is_a_402_pricing_page_with_three_plans(client):
     for _ in range(3):
-        assert client.post("/", data={"code": BROKEN}).status_code == 200
-    r = client.post("/", data={"code": BROKEN})
+        assert (
+            client.post("/", data={"csrf_token": csrf_token(client), "code": BROKEN}).status_code
+            == 200
+        )
+    r = client.post("/", data={"csrf_token": csrf_token(client), "code": BROKEN})
     assert r.status_code == 402
     assert 'id="paywall"' in r.text and "used all 3 free fixes" in r.text
     for price in ("$5", "$12", "$50"):

@@ -1,0 +1,277 @@
+"""Accounts: sign up, sign in, sessions, password resets, API keys, carrying usage over.
+
+Plain functions with the session passed in; the caller (a route or CLI command) commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bugfixer.accounts.models import ApiKey, LoginSession, User
+from bugfixer.accounts.passwords import hash_password, needs_rehash, verify_password
+from bugfixer.db import utcnow
+from bugfixer.errors import AppError, InvalidInput
+from bugfixer.fixing.models import Fix
+from bugfixer.metering.models import Trial, UsageRecord, Visitor
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+SESSION_LIFETIME = timedelta(days=30)
+RESET_LINK_MAX_AGE_S = 3600
+API_KEY_PREFIX = "bfk_"
+
+
+class EmailTaken(AppError):
+    status = 409
+    code = "email_taken"
+
+
+class BadCredentials(AppError):
+    status = 401
+    code = "bad_credentials"
+
+
+class BadResetLink(AppError):
+    status = 400
+    code = "bad_reset_link"
+
+
+def normalize_email(raw: str) -> str:
+    try:
+        checked = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        raise InvalidInput("Enter a valid email address, like name@example.com.") from None
+    return checked.normalized.lower()
+
+
+def new_password_hash(password: str, *, email: str) -> str:
+    check_password(password, email=email)
+    return hash_password(password)
+
+
+def check_password(password: str, *, email: str = "") -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(f"Passwords can be at most {MAX_PASSWORD_LENGTH} characters.")
+    if email and password.strip().lower() == email.lower():
+        raise InvalidInput("Your password must not be your email address.")
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """Checked and hashed sign-up details: the slow part, done before any transaction."""
+
+    email: str
+    password_hash: str
+
+
+def prepare_account(*, email: str, password: str) -> NewAccount:
+    email = normalize_email(email)
+    check_password(password, email=email)
+    return NewAccount(email=email, password_hash=hash_password(password))
+
+
+def create_user(
+    *, session: Session, account: NewAccount, trial_id: int, is_admin: bool = False
+) -> User:
+    """A new account drawing on ``trial_id`` (the browser's): signing up grants no new trial."""
+    user = User(
+        email=account.email,
+        password_hash=account.password_hash,
+        trial_id=trial_id,
+        is_admin=is_admin,
+    )
+    try:
+        with session.begin_nested():
+            session.add(user)
+            session.flush()
+    except IntegrityError:
+        raise EmailTaken("An account with this email already exists. Sign in instead.") from None
+    return user
+
+
+def find_user(*, session: Session, email: str) -> User | None:
+    try:
+        email = normalize_email(email)
+    except InvalidInput:
+        return None
+    return session.scalar(select(User).where(User.email == email))
+
+
+def authenticate(*, session: Session, email: str, password: str) -> User:
+    """The account for these credentials; the refusal never says which part was wrong.
+
+    Use a read-only session: Argon2 is slow on purpose and should hold no write lock.
+    """
+    user = find_user(session=session, email=email)
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        raise BadCredentials("That email and password do not match an account.")
+    return user
+
+
+def upgrade_hash_if_needed(*, session: Session, user: User, password: str) -> None:
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+
+
+def set_password(*, session: Session, user: User, password_hash: str) -> None:
+    """Change the password and sign out every session of the account."""
+    user.password_hash = password_hash
+    user.password_changed_at = utcnow()
+    session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+
+
+# -- sessions -------------------------------------------------------------------------
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(*, session: Session, user: User) -> str:
+    """A fresh session token (a new one at every sign-in, so a planted one is useless)."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        LoginSession(
+            token_hash=_digest(token), user_id=user.id, expires_at=utcnow() + SESSION_LIFETIME
+        )
+    )
+    return token
+
+
+def end_session(*, session: Session, token: str) -> None:
+    session.execute(delete(LoginSession).where(LoginSession.token_hash == _digest(token)))
+
+
+def user_for_session(*, session: Session, token: str | None) -> User | None:
+    if not token:
+        return None
+    return session.scalar(
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(LoginSession.token_hash == _digest(token), LoginSession.expires_at > utcnow())
+    )
+
+
+# -- password reset -------------------------------------------------------------------
+
+
+def _reset_serializer(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt="bugfixer.password-reset")
+
+
+def _password_stamp(user: User) -> str:
+    # Part of the token: once the password changes, every earlier link stops working.
+    return _digest(user.password_hash)[:16]
+
+
+def make_reset_token(*, user: User, secret: str) -> str:
+    return _reset_serializer(secret).dumps({"u": user.id, "p": _password_stamp(user)})
+
+
+def user_for_reset_token(
+    *,
+    session: Session,
+    token: str,
+    secret: str,
+    max_age_s: int = RESET_LINK_MAX_AGE_S,
+    lock: bool = False,
+) -> User:
+    try:
+        data = _reset_serializer(secret).loads(token, max_age=max_age_s)
+    except SignatureExpired:
+        raise BadResetLink("This reset link has expired. Ask for a new one.") from None
+    except BadSignature:
+        raise BadResetLink("This reset link is not valid. Ask for a new one.") from None
+    user = (
+        session.get(User, data.get("u"), with_for_update=lock) if isinstance(data, dict) else None
+    )
+    if user is None or data.get("p") != _password_stamp(user):
+        raise BadResetLink("This reset link has already been used. Ask for a new one.")
+    return user
+
+
+# -- API keys -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    key: ApiKey
+    secret: str  # shown to the user once, never stored
+
+
+def create_api_key(*, session: Session, user: User, name: str) -> NewApiKey:
+    name = name.strip()[:100] or "API key"
+    secret = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(
+        user_id=user.id,
+        name=name,
+        prefix=secret[: len(API_KEY_PREFIX) + 6],
+        key_hash=_digest(secret),
+    )
+    session.add(key)
+    session.flush()
+    return NewApiKey(key=key, secret=secret)
+
+
+def list_api_keys(*, session: Session, user_id: int) -> list[ApiKey]:
+    return list(
+        session.scalars(
+            select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at.desc())
+        )
+    )
+
+
+def revoke_api_key(*, session: Session, user_id: int, key_id: int) -> bool:
+    result = session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key_id, ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return result.rowcount == 1
+
+
+def user_for_api_key(*, session: Session, secret: str) -> User | None:
+    if not secret.startswith(API_KEY_PREFIX):
+        return None
+    return session.scalar(
+        select(User)
+        .join(ApiKey, ApiKey.user_id == User.id)
+        .where(ApiKey.key_hash == _digest(secret), ApiKey.revoked_at.is_(None))
+    )
+
+
+# -- carrying a browser's usage over to the account -------------------------------------
+
+
+def claim_visitor(*, session: Session, user: User, visitor_id: str | None) -> None:
+    """Attach an anonymous browser's fixes to the account and count its free fixes there."""
+    visitor = session.get(Visitor, visitor_id) if visitor_id else None
+    if visitor is None:
+        return
+    if visitor.trial_id != user.trial_id:
+        used = session.scalar(select(Trial.free_used).where(Trial.id == visitor.trial_id)) or 0
+        if used:
+            session.execute(
+                update(Trial)
+                .where(Trial.id == user.trial_id)
+                .values(free_used=Trial.free_used + used)
+            )
+        visitor.trial_id = user.trial_id
+    visitor.user_id = user.id
+    for model in (Fix, UsageRecord):
+        session.execute(
+            update(model)
+            .where(model.visitor_id == visitor.id, model.user_id.is_(None))
+            .values(user_id=user.id)
+        )

@@ -1,0 +1,65 @@
+"""Helpers for account tests, acting like flaskr's AuthActions."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from bugfixer.accounts.mail import OutboxMessage
+from bugfixer.main import create_app
+from tests.conftest import csrf_token, make_settings
+from tests.support.providers import ScriptedProvider
+
+PASSWORD = "correct horse battery"
+BROKEN = "def f()\n    return 1\n"
+
+
+class Auth:
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    def signup(self, email: str = "ada@example.com", password: str = PASSWORD, **extra: str):  # type: ignore[no-untyped-def]
+        token = csrf_token(self.client, "/signup")
+        data = {"email": email, "password": password, "csrf_token": token, **extra}
+        return self.client.post("/signup", data=data, follow_redirects=False)
+
+    def login(self, email: str = "ada@example.com", password: str = PASSWORD, **extra: str):  # type: ignore[no-untyped-def]
+        token = csrf_token(self.client, "/login")
+        data = {"email": email, "password": password, "csrf_token": token, **extra}
+        return self.client.post("/login", data=data, follow_redirects=False)
+
+    def logout(self):  # type: ignore[no-untyped-def]
+        token = csrf_token(self.client, "/")
+        return self.client.post("/logout", data={"csrf_token": token}, follow_redirects=False)
+
+    def fix(self, **kwargs):  # type: ignore[no-untyped-def]
+        return self.client.post("/api/v1/fixes", json={"code": BROKEN}, **kwargs)
+
+    def outbox(self) -> list[OutboxMessage]:
+        with self.client.app.state.ctx.read_session_factory() as s:
+            return list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+    def reset_link(self) -> str:
+        body = self.outbox()[-1].body
+        match = re.search(r"http://testserver(/reset/\S+)", body)
+        assert match, body
+        return match.group(1)
+
+
+@pytest.fixture
+def app(tmp_path):  # type: ignore[no-untyped-def]
+    return create_app(make_settings(tmp_path), provider=ScriptedProvider())
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def auth(client) -> Auth:  # type: ignore[no-untyped-def]
+    return Auth(client)
