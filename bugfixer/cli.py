@@ -5,10 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import click
 
 from bugfixer.config import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from bugfixer.billing.gateway import StripeGateway
 
 
 def _settings() -> Settings:
@@ -124,7 +130,9 @@ def _fix_locally(*, code: str, error: str | None, language: str | None) -> dict:
     try:
         attempt = asyncio.run(run())
     except AppError as exc:
-        raise click.ClickException(exc.message) from None
+        # The web wording ("no free fix was used") means nothing here: say what failed.
+        cause = exc.__cause__
+        raise click.ClickException(str(cause) if cause else exc.message) from None
     return {
         "status": "fixed" if attempt.delivered else "no_fix",
         "explanation": attempt.explanation,
@@ -214,5 +222,102 @@ def create_admin(email: str, password: str | None) -> None:
             click.echo(f"created administrator {prepared.email}")
     except AppError as exc:
         raise click.ClickException(exc.message) from None
+    finally:
+        engine.dispose()
+
+
+@main.group("stripe")
+def stripe_group() -> None:
+    """Payments: the plan catalog on Stripe, and webhook events."""
+
+
+@contextmanager
+def _gateway(settings: Settings) -> Iterator[StripeGateway]:
+    """Real Stripe with a key; otherwise the emulator's own data, served for the command."""
+    from bugfixer.billing.gateway import StripeGateway
+    from bugfixer.deps import DEVSTRIPE_KEY
+
+    if settings.stripe_secret_key is not None:
+        yield StripeGateway(settings.stripe_secret_key.get_secret_value())
+        return
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from bugfixer import devstripe
+
+    emulator = devstripe.create_app(
+        db_path=settings.instance_dir / "devstripe.sqlite3",
+        webhook_secret=settings.webhook_secret,
+        webhook_url=f"{settings.public_url.rstrip('/')}/stripe/webhook"
+        if settings.public_url
+        else None,
+    )
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(
+        uvicorn.Config(Starlette(routes=[Mount("/_stripe", emulator)]), log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        port = sock.getsockname()[1]
+        yield StripeGateway(DEVSTRIPE_KEY, api_base=f"http://127.0.0.1:{port}/_stripe")
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@stripe_group.command("sync-plans")
+def sync_plans() -> None:
+    """Create or update a Stripe Product and Price per plan; safe to run again."""
+    from bugfixer.billing.plans import plan_catalog
+    from bugfixer.errors import AppError
+
+    settings = _settings()
+    try:
+        with _gateway(settings) as gateway:
+            for plan in plan_catalog(settings):
+                price_id, outcome = gateway.sync_plan(plan)
+                click.echo(f"{plan.code}: {outcome} ({price_id}, lookup key {plan.lookup_key})")
+    except AppError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+@stripe_group.command("replay")
+@click.argument("event_id")
+def replay(event_id: str) -> None:
+    """Run the handler of a stored webhook event again (after fixing what made it fail)."""
+    from bugfixer import migrate
+    from bugfixer.billing.plans import plan_catalog
+    from bugfixer.billing.webhooks import WebhookFailed, process, stored_event
+    from bugfixer.db import make_engine, make_session_factory
+
+    settings = _settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        migrate.upgrade(engine)
+        factory = make_session_factory(engine)
+        with factory() as session:
+            event = stored_event(session=session, event_id=event_id)
+        if event is None:
+            raise click.ClickException(f"no stored event {event_id}")
+        with _gateway(settings) as gateway:
+            outcome = process(
+                session_factory=factory,
+                gateway=gateway,
+                plans=plan_catalog(settings),
+                event=event,
+                replay=True,
+            )
+        click.echo(f"{event_id} ({event['type']}): {outcome}")
+    except WebhookFailed as exc:
+        raise click.ClickException(f"{event_id} failed again: {exc}") from None
     finally:
         engine.dispose()

@@ -6,17 +6,28 @@ names every one of them.
 
 from __future__ import annotations
 
+import hmac
 import os
 import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development", "test"}
 MIN_SECRET_LENGTH = 32
+
+
+class PlanSetting(BaseModel):
+    code: str = Field(pattern=r"^[a-z0-9_]{1,32}$")
+    name: str = Field(min_length=1, max_length=60)
+    description: str = ""
+    amount_cents: int = Field(gt=0)
+    currency: str = Field("usd", pattern=r"^[a-z]{3}$")
+    interval: Literal["day", "week", "month", "year"]
+    interval_count: int = Field(1, ge=1, le=36)
 
 
 class Settings(BaseSettings):
@@ -106,6 +117,28 @@ class Settings(BaseSettings):
     rate_limit_fix: str = Field("60/minute", description="Fixes per visitor or account.")
     rate_limit_fix_ip: str = Field("1200/minute", description="Fixes per IP address.")
 
+    stripe_secret_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("STRIPE_SECRET_KEY", "BUGFIXER_STRIPE_SECRET_KEY"),
+        description="Stripe secret key (sk_test_/sk_live_); unset = the built-in emulator.",
+    )
+    stripe_publishable_key: str = Field(
+        "",
+        validation_alias=AliasChoices("STRIPE_PUBLISHABLE_KEY", "BUGFIXER_STRIPE_PUBLISHABLE_KEY"),
+        description="Stripe publishable key (shown to nobody yet; kept for Stripe.js use).",
+    )
+    stripe_webhook_secret: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("STRIPE_WEBHOOK_SECRET", "BUGFIXER_STRIPE_WEBHOOK_SECRET"),
+        description="Signing secret of the webhook endpoint (whsec_...).",
+    )
+    plans: list[PlanSetting] | None = Field(
+        None, description="JSON list of plans (code, name, description, amount_cents, ...)."
+    )
+    past_due_grace_days: int = Field(
+        3, ge=0, le=60, description="Days a past-due subscription keeps unlimited fixes."
+    )
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.llm_provider is None:
@@ -113,6 +146,13 @@ class Settings(BaseSettings):
         for name in ("trusted_proxies", "admin_emails"):
             setattr(
                 self, name, ",".join(p.strip() for p in getattr(self, name).split(",") if p.strip())
+            )
+        if self.stripe_secret_key and not self.stripe_webhook_secret:
+            raise ValueError("STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is")
+        if self.env == "production" and not self.stripe_secret_key:
+            raise ValueError(
+                "STRIPE_SECRET_KEY must be set when BUGFIXER_ENV=production "
+                "(the built-in Stripe emulator is for development only)"
             )
         if self.env == "production" and not self.public_url:
             raise ValueError("BUGFIXER_PUBLIC_URL must be set when BUGFIXER_ENV=production")
@@ -137,6 +177,18 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_list(self) -> list[str]:
         return [p for p in self.trusted_proxies.split(",") if p]
+
+    @property
+    def stripe_emulated(self) -> bool:
+        """No Stripe key: the built-in emulator at /_stripe stands in for Stripe."""
+        return self.stripe_secret_key is None
+
+    @cached_property
+    def webhook_secret(self) -> str:
+        if self.stripe_webhook_secret:
+            return self.stripe_webhook_secret.get_secret_value()
+        digest = hmac.new(self.signing_key.encode(), b"devstripe-webhooks", "sha256").hexdigest()
+        return f"whsec_dev_{digest[:32]}"
 
     @cached_property
     def resolved_database_url(self) -> str:

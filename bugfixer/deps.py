@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,6 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from bugfixer.accounts import service as accounts
 from bugfixer.accounts.mail import Mailer
 from bugfixer.accounts.models import User
+from bugfixer.billing.gateway import StripeGateway
+from bugfixer.billing.plans import Plan
 from bugfixer.config import Settings
 from bugfixer.errors import AppError
 from bugfixer.fixing.providers import Provider
@@ -39,6 +41,11 @@ class AppContext:
     templates: Jinja2Templates
     limiter: RateLimiter
     mailer: Mailer
+    plans: tuple[Plan, ...]
+    gateways: dict[str, StripeGateway] = field(default_factory=dict)
+
+
+DEVSTRIPE_KEY = "sk_test_devstripe"
 
 
 class Unauthorized(AppError):
@@ -76,6 +83,21 @@ def get_write_session(ctx: ContextDep) -> Iterator[Session]:
     """A transaction that commits when the route returns without an error."""
     with ctx.session_factory.begin() as session:
         yield session
+
+
+def get_gateway(request: Request, ctx: ContextDep) -> StripeGateway:
+    """Stripe itself when a key is set; otherwise the emulator mounted at /_stripe."""
+    settings = ctx.settings
+    if settings.stripe_secret_key is not None:
+        base = ""
+        key = settings.stripe_secret_key.get_secret_value()
+    else:
+        base = str(request.base_url).rstrip("/") + "/_stripe"
+        key = DEVSTRIPE_KEY
+    gateway = ctx.gateways.get(base)
+    if gateway is None:
+        gateway = ctx.gateways[base] = StripeGateway(key, api_base=base or None)
+    return gateway
 
 
 def client_address(request: Request) -> str:
@@ -151,3 +173,4 @@ IdentityDep = Annotated[Identity, Depends(get_identity)]
 CurrentUser = Annotated[Identity, Depends(require_user)]
 AdminUser = Annotated[Identity, Depends(require_admin)]
 CsrfProtected = Depends(require_csrf)
+GatewayDep = Annotated[StripeGateway, Depends(get_gateway)]

@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from bugfixer import __version__, migrate
+from bugfixer import __version__, devstripe, migrate
 from bugfixer.accounts.mail import (
     Email,
     Mailer,
@@ -26,7 +26,8 @@ from bugfixer.accounts.mail import (
 )
 from bugfixer.accounts.routes import router as accounts_router
 from bugfixer.admin.routes import router as admin_router
-from bugfixer.billing.plans import DEFAULT_PLANS
+from bugfixer.billing.plans import plan_catalog
+from bugfixer.billing.routes import router as billing_router
 from bugfixer.config import Settings, SettingsError, load_settings
 from bugfixer.db import BlockingRunner, make_engine, make_session_factory
 from bugfixer.deps import AppContext
@@ -71,8 +72,13 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     templates.env.filters.update(
         highlight=highlight, highlight_diff=highlight_diff, explanation=explanation_html
     )
+    plans = plan_catalog(settings)
     templates.env.globals.update(
-        free_fixes=settings.free_fixes, version=__version__, plans=DEFAULT_PLANS
+        free_fixes=settings.free_fixes,
+        version=__version__,
+        plans=plans,
+        test_mode=settings.stripe_emulated
+        or settings.stripe_secret_key.get_secret_value().startswith("sk_test_"),
     )
     ctx = AppContext(
         settings=settings,
@@ -96,6 +102,7 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         templates=templates,
         limiter=build_limiter(settings),
         mailer=build_mailer(settings, session_factory),
+        plans=plans,
     )
 
     @asynccontextmanager
@@ -128,6 +135,19 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     app.include_router(fixing_pages)
     app.include_router(web_router)
     app.include_router(accounts_router)
+    app.include_router(billing_router)
+    if settings.stripe_emulated:
+        webhook_url = (
+            f"{settings.public_url.rstrip('/')}/stripe/webhook" if settings.public_url else None
+        )
+        app.mount(
+            "/_stripe",
+            devstripe.create_app(
+                db_path=settings.instance_dir / "devstripe.sqlite3",
+                webhook_secret=settings.webhook_secret,
+                webhook_url=webhook_url,
+            ),
+        )
     app.include_router(admin_router)
     return app
 

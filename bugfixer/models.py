@@ -2,6 +2,13 @@
 
 from bugfixer.accounts.mail import OutboxMessage
 from bugfixer.accounts.models import ApiKey, LoginSession, User
+from bugfixer.billing.models import (
+    BillingCustomer,
+    CheckoutSession,
+    StripeEvent,
+    Subscription,
+    Transaction,
+)
 from bugfixer.db import Base
 from bugfixer.fixing.models import Fix
 from bugfixer.metering.models import Trial, UsageRecord, Visitor
@@ -9,9 +16,14 @@ from bugfixer.metering.models import Trial, UsageRecord, Visitor
 __all__ = [
     "ApiKey",
     "Base",
+    "BillingCustomer",
+    "CheckoutSession",
     "Fix",
     "LoginSession",
     "OutboxMessage",
+    "StripeEvent",
+    "Subscription",
+    "Transaction",
     "Trial",
     "UsageRecord",
     "User",

@@ -158,7 +158,8 @@ def test_fix_with_the_llm_unreachable_fails_with_a_clear_message(
     monkeypatch.setenv("BUGFIXER_LLM_TIMEOUT_S", "2")
     result = run("fix", str(broken_file), "--error", ERROR)
     assert result.exit_code == 1
-    assert "unavailable" in result.output
+    assert f"could not reach the LLM endpoint at http://127.0.0.1:{port}" in result.output
+    assert "free fix" not in result.output
     assert "Traceback" not in result.output
     assert "sk-test" not in result.output
     assert isinstance(result.exception, SystemExit)

@@ -68,6 +68,8 @@ def test_invalid_setting_stops_start_up_naming_it(monkeypatch, name, value):
 def test_production_refuses_a_missing_or_placeholder_secret(monkeypatch, secret):
     monkeypatch.setenv("BUGFIXER_ENV", "production")
     monkeypatch.setenv("BUGFIXER_PUBLIC_URL", "https://fixer.example.com")
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_x")
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_x")
     monkeypatch.setenv("BUGFIXER_SECRET_KEY", secret)
     with pytest.raises(SettingsError, match="BUGFIXER_SECRET_KEY"):
         load_settings()
@@ -76,6 +78,8 @@ def test_production_refuses_a_missing_or_placeholder_secret(monkeypatch, secret)
 def test_production_needs_a_public_url_for_emailed_links(monkeypatch):
     monkeypatch.setenv("BUGFIXER_ENV", "production")
     monkeypatch.setenv("BUGFIXER_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_x")
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_x")
     with pytest.raises(SettingsError, match="BUGFIXER_PUBLIC_URL"):
         load_settings()
 
@@ -83,5 +87,43 @@ def test_production_needs_a_public_url_for_emailed_links(monkeypatch):
 def test_production_accepts_a_real_secret(monkeypatch):
     monkeypatch.setenv("BUGFIXER_ENV", "production")
     monkeypatch.setenv("BUGFIXER_PUBLIC_URL", "https://fixer.example.com")
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_x")
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_x")
     monkeypatch.setenv("BUGFIXER_SECRET_KEY", "k" * 40)
     assert load_settings().signing_key == "k" * 40
+
+
+def test_production_refuses_the_stripe_emulator(monkeypatch):
+    monkeypatch.setenv("BUGFIXER_ENV", "production")
+    monkeypatch.setenv("BUGFIXER_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("BUGFIXER_PUBLIC_URL", "https://fixer.example.com")
+    with pytest.raises(SettingsError, match="STRIPE_SECRET_KEY"):
+        load_settings()
+
+
+def test_a_stripe_key_needs_its_webhook_secret(monkeypatch):
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_x")
+    with pytest.raises(SettingsError, match="STRIPE_WEBHOOK_SECRET"):
+        load_settings()
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_x")
+    s = load_settings()
+    assert not s.stripe_emulated and s.webhook_secret == "whsec_x"
+
+
+def test_plans_can_be_configured_as_json(monkeypatch):
+    from bugfixer.billing.plans import plan_catalog
+
+    monkeypatch.setenv(
+        "BUGFIXER_PLANS",
+        '[{"code": "weekly", "name": "Weekly", "amount_cents": 199, "interval": "week"}]',
+    )
+    (plan,) = plan_catalog(load_settings())
+    assert (plan.code, plan.amount_cents, plan.price_label, plan.period_label) == (
+        "weekly",
+        199,
+        "$1.99",
+        "per week",
+    )
+    monkeypatch.setenv("BUGFIXER_PLANS", '[{"code": "x", "name": "X", "amount_cents": -5}]')
+    with pytest.raises(SettingsError, match="BUGFIXER_PLANS"):
+        load_settings()

@@ -1,18 +1,33 @@
-"""The README documents every setting (datasette's test_docs idea)."""
+"""The README documents every setting and every handled webhook event (datasette's test_docs)."""
 
 from pathlib import Path
 
+from pydantic import AliasChoices
+
+from bugfixer.billing.webhooks import HANDLERS
 from bugfixer.config import Settings
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 
+def names_of(field_name: str) -> list[str]:
+    alias = Settings.model_fields[field_name].validation_alias
+    if isinstance(alias, AliasChoices):
+        return [str(a) for a in alias.choices]
+    return [f"BUGFIXER_{field_name.upper()}"]
+
+
 def test_every_setting_is_in_the_readme():
     missing = [
-        f"BUGFIXER_{name.upper()}"
+        names_of(name)[0]
         for name in Settings.model_fields
-        if f"`BUGFIXER_{name.upper()}`" not in README
+        if not any(f"`{n}`" in README for n in names_of(name))
     ]
+    assert missing == []
+
+
+def test_every_handled_webhook_event_is_in_the_readme():
+    missing = [event for event in HANDLERS if f"`{event}`" not in README]
     assert missing == []
 
 

@@ -11,6 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from bugfixer.accounts import service as accounts
 from bugfixer.accounts.mail import Email, MailError, recent_outbox
 from bugfixer.accounts.models import User
+from bugfixer.billing import service as billing
+from bugfixer.billing.plans import format_money
 from bugfixer.deps import (
     ContextDep,
     CsrfProtected,
@@ -247,7 +249,11 @@ def _account_page(
         request,
         ctx,
         "account.html",
-        usage=metering.usage_of(session=session, identity=me, limit=ctx.settings.free_fixes),
+        usage=ctx.fixer.usage(me),
+        subscription=billing.current_subscription(session=session, user_id=me.user_id),
+        transactions=billing.ledger(session=session, user_id=me.user_id),
+        plan_names={p.code: p.name for p in ctx.plans},
+        money=lambda cents, currency: format_money(cents, currency, exact=True),
         fixes=list_fixes(session=session, identity=me, limit=20),
         api_keys=accounts.list_api_keys(session=session, user_id=me.user_id),
         **extra,

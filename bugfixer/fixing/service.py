@@ -12,6 +12,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import anyio
@@ -19,6 +20,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bugfixer import timing
+from bugfixer.billing.service import entitlement
 from bugfixer.config import Settings
 from bugfixer.db import BlockingRunner, utcnow
 from bugfixer.errors import InputTooLarge, InvalidInput, ProviderUnavailable, QuotaExhaustedError
@@ -201,9 +203,20 @@ class Fixer:
 
     def usage(self, identity: Identity) -> Usage:
         with self.read_session_factory() as session:
+            plan = self._paid_plan(session, identity)
+            if plan is not None:
+                return Usage(used=0, limit=None, remaining=None, plan=plan)
             return metering.usage_of(
                 session=session, identity=identity, limit=self.settings.free_fixes
             )
+
+    def _paid_plan(self, session: Session, identity: Identity) -> str | None:
+        """The plan giving this account unlimited fixes now, or None."""
+        if identity.user_id is None:
+            return None
+        grace = timedelta(days=self.settings.past_due_grace_days)
+        found = entitlement(session=session, user_id=identity.user_id, grace=grace)
+        return found.plan_code if found else None
 
     async def reserve(self, *, identity: Identity) -> Reservation:
         """Hold one free fix for whoever is asking (a new visitor is created) or refuse with 402."""
@@ -212,6 +225,11 @@ class Fixer:
     def _reserve(self, identity: Identity) -> Reservation:
         try:
             with self.session_factory.begin() as session:
+                plan = self._paid_plan(session, identity)
+                if plan is not None and identity.user_id is not None:
+                    return metering.paid_reservation(
+                        session=session, user_id=identity.user_id, plan=plan
+                    )
                 return metering.reserve_for(
                     session=session, identity=identity, limit=self.settings.free_fixes
                 )
@@ -312,6 +330,8 @@ class Fixer:
                 )
             else:
                 metering.release(session=session, reservation=reservation)
+            if reservation.kind == "paid":
+                return Usage(used=0, limit=None, remaining=None, plan=reservation.plan)
             return metering.usage_for(
                 session=session, trial_id=reservation.trial_id, limit=self.settings.free_fixes
             )

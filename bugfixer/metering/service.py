@@ -38,7 +38,8 @@ class Reservation:
     visitor_id: str | None
     user_id: int | None
     trial_id: int
-    kind: str = "free"
+    kind: str = "free"  # free: counted against the trial; paid: covered by a subscription
+    plan: str = "free"
 
 
 class QuotaExhausted(Exception):
@@ -161,6 +162,12 @@ def trial_for_new_account(*, session: Session, identity: Identity) -> int:
     if identity.fingerprint:
         return trial_for_fingerprint(session=session, fingerprint=identity.fingerprint)
     return session.execute(_NEW_TRIAL, {"created_at": utcnow()}).scalar_one()
+
+
+def paid_reservation(*, session: Session, user_id: int, plan: str) -> Reservation:
+    """A subscriber's fix: nothing is counted, the usage record says who paid."""
+    trial_id = trial_of_user(session=session, user_id=user_id)
+    return Reservation(visitor_id=None, user_id=user_id, trial_id=trial_id, kind="paid", plan=plan)
 
 
 def reserve_for(*, session: Session, identity: Identity, limit: int) -> Reservation:

@@ -20,7 +20,7 @@ CSP = (
     "connect-src 'self'; form-action 'self'; base-uri 'self'; frame-ancestors 'none'; "
     "object-src 'none'"
 )
-# Swagger UI sets inline styles; scripts stay same-origin only.
+# Swagger UI and the Stripe emulator's pages use inline styles; scripts stay same-origin.
 DOCS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 
@@ -51,7 +51,8 @@ class SecurityHeaders:
             if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
                 await self._too_large(send, rid)
                 return
-            csp = DOCS_CSP if scope["path"] == "/docs" else CSP
+            relaxed = scope["path"] == "/docs" or scope["path"].startswith("/_stripe/")
+            csp = DOCS_CSP if relaxed else CSP
             https = scope.get("scheme") == "https"
 
             async def send_with_headers(message: Message) -> None:

@@ -6,18 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import text
 
-from bugfixer.billing.plans import DEFAULT_PLANS
-from bugfixer.deps import ContextDep, IdentityDep
+from bugfixer.deps import ContextDep
 from bugfixer.fixing.render import stylesheet
 
 router = APIRouter(include_in_schema=False)
-
-
-@router.get("/pricing", response_class=HTMLResponse)
-def pricing(request: Request, ctx: ContextDep, identity: IdentityDep) -> Response:
-    return ctx.templates.TemplateResponse(
-        request, "pricing.html", {"usage": ctx.fixer.usage(identity), "plans": DEFAULT_PLANS}
-    )
 
 
 @router.get("/healthz")

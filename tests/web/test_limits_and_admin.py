@@ -68,6 +68,12 @@ def test_admin_page_is_for_admins_only(tmp_path):
 def test_dev_outbox_is_visible_locally_and_hidden_in_production(tmp_path):
     with make_client(tmp_path) as client:
         assert client.get("/dev/outbox").status_code == 200
-    prod = make_client(tmp_path / "prod", env="production", public_url="https://fixer.example.com")
+    prod = make_client(
+        tmp_path / "prod",
+        env="production",
+        public_url="https://fixer.example.com",
+        stripe_secret_key="sk_live_x",
+        stripe_webhook_secret="whsec_x",
+    )
     with prod as client:
         assert client.get("/dev/outbox").status_code == 404

@@ -1,0 +1,189 @@
+"""Stripe, through the official SDK. The only module (with the webhook check) that imports it.
+
+The same code talks to real Stripe (test or live keys) or to the built-in emulator,
+which differs only by the API base address.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import stripe
+
+from bugfixer.billing.plans import Plan
+from bugfixer.errors import AppError
+
+log = logging.getLogger(__name__)
+
+
+class PaymentsUnavailable(AppError):
+    status = 503
+    code = "payments_unavailable"
+
+    def __init__(
+        self, message: str = "Payments are unavailable right now; nothing was charged."
+    ) -> None:
+        super().__init__(message)
+        self.headers["Retry-After"] = "30"
+
+
+class InvalidWebhook(AppError):
+    status = 400
+    code = "invalid_signature"
+
+
+def verify_webhook(payload: bytes, signature: str | None, secret: str) -> dict[str, Any]:
+    """The event, if the Stripe-Signature header matches the raw body; else 400."""
+    if not signature:
+        raise InvalidWebhook("Missing Stripe-Signature header.")
+    try:
+        stripe.Webhook.construct_event(payload, signature, secret)
+    except (ValueError, stripe.SignatureVerificationError):
+        raise InvalidWebhook("The Stripe-Signature does not match the payload.") from None
+    # The verified body as plain JSON (the SDK's objects carry Decimals).
+    return json.loads(payload)
+
+
+class StripeGateway:
+    def __init__(self, secret_key: str, *, api_base: str | None = None) -> None:
+        addresses = {"api": api_base} if api_base else {}
+        self.client = stripe.StripeClient(
+            secret_key, base_addresses=addresses, max_network_retries=2
+        )
+
+    def _call(self, what: str, fn, *args: Any, **kwargs: Any) -> Any:  # type: ignore[no-untyped-def]
+        try:
+            return fn(*args, **kwargs)
+        except stripe.StripeError as exc:
+            log.warning("Stripe %s failed: %s", what, exc.user_message or type(exc).__name__)
+            raise PaymentsUnavailable() from exc
+
+    # -- catalog --------------------------------------------------------------------
+
+    def price_for(self, plan: Plan) -> dict[str, Any] | None:
+        prices = self._call(
+            "price lookup",
+            self.client.v1.prices.list,
+            params={"lookup_keys": [plan.lookup_key], "active": True, "limit": 1},
+        )
+        return _plain(prices.data[0]) if prices.data else None
+
+    def sync_plan(self, plan: Plan) -> tuple[str, str]:
+        """Make Stripe match the plan; returns (price id, what was done). Idempotent."""
+        price = self.price_for(plan)
+        if price is not None and _price_matches(price, plan):
+            product_id = price["product"]
+            product = self._call("product", self.client.v1.products.retrieve, product_id)
+            if product["name"] != plan.name or (product["description"] or "") != plan.description:
+                self._call(
+                    "product update",
+                    self.client.v1.products.update,
+                    product_id,
+                    params={"name": plan.name, "description": plan.description or ""},
+                )
+                return price["id"], "updated product"
+            return price["id"], "unchanged"
+        if price is not None:
+            product_id = price["product"]
+        else:
+            product = self._call(
+                "product create",
+                self.client.v1.products.create,
+                params={
+                    "name": plan.name,
+                    "description": plan.description or plan.name,
+                    "metadata": {"plan_code": plan.code},
+                },
+            )
+            product_id = product["id"]
+        created = self._call(
+            "price create",
+            self.client.v1.prices.create,
+            params={
+                "product": product_id,
+                "unit_amount": plan.amount_cents,
+                "currency": plan.currency,
+                "recurring": {"interval": plan.interval, "interval_count": plan.interval_count},
+                "lookup_key": plan.lookup_key,
+                "transfer_lookup_key": True,
+                "metadata": {"plan_code": plan.code},
+            },
+        )
+        return created["id"], "created price" if price is None else "new price, lookup key moved"
+
+    # -- customers, checkout, portal --------------------------------------------------
+
+    def create_customer(self, *, email: str, user_id: int) -> str:
+        customer = self._call(
+            "customer create",
+            self.client.v1.customers.create,
+            params={"email": email, "metadata": {"user_id": str(user_id)}},
+        )
+        return customer["id"]
+
+    def create_checkout(
+        self,
+        *,
+        price_id: str,
+        customer_id: str,
+        user_id: int,
+        plan: Plan,
+        success_url: str,
+        cancel_url: str,
+    ) -> dict[str, Any]:
+        metadata = {"user_id": str(user_id), "plan_code": plan.code}
+        session = self._call(
+            "checkout session",
+            self.client.v1.checkout.sessions.create,
+            params={
+                "mode": "subscription",
+                "line_items": [{"price": price_id, "quantity": 1}],
+                "customer": customer_id,
+                "client_reference_id": str(user_id),
+                "metadata": metadata,
+                "subscription_data": {"metadata": metadata},
+                "success_url": success_url,
+                "cancel_url": cancel_url,
+            },
+        )
+        return _plain(session)
+
+    def retrieve_checkout(self, session_id: str) -> dict[str, Any]:
+        session = self._call(
+            "checkout retrieve",
+            self.client.v1.checkout.sessions.retrieve,
+            session_id,
+            params={"expand": ["line_items"]},
+        )
+        return _plain(session)
+
+    def retrieve_subscription(self, subscription_id: str) -> dict[str, Any]:
+        sub = self._call(
+            "subscription retrieve", self.client.v1.subscriptions.retrieve, subscription_id
+        )
+        return _plain(sub)
+
+    def create_portal(self, *, customer_id: str, return_url: str) -> str:
+        session = self._call(
+            "portal session",
+            self.client.v1.billing_portal.sessions.create,
+            params={"customer": customer_id, "return_url": return_url},
+        )
+        return session["url"]
+
+
+def _price_matches(price: dict[str, Any], plan: Plan) -> bool:
+    recurring = price.get("recurring") or {}
+    return (
+        price.get("unit_amount") == plan.amount_cents
+        and price.get("currency") == plan.currency
+        and recurring.get("interval") == plan.interval
+        and recurring.get("interval_count") == plan.interval_count
+    )
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    """A Stripe object as JSON-safe dicts (what the API sent, without SDK types)."""
+    return json.loads(str(obj))

@@ -1,0 +1,204 @@
+"""Subscriptions, entitlements and the ledger, kept from Stripe's own account of things."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bugfixer.accounts.models import User
+from bugfixer.billing.gateway import StripeGateway
+from bugfixer.billing.models import BillingCustomer, CheckoutSession, Subscription, Transaction
+from bugfixer.billing.plans import Plan
+from bugfixer.db import utcnow
+
+ENTITLING = ("active", "trialing")
+
+
+def ts(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value else None
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    plan_code: str
+    status: str
+    until: datetime
+
+
+def entitlement(
+    *, session: Session, user_id: int, grace: timedelta, now: datetime | None = None
+) -> Entitlement | None:
+    """The subscription that gives this account unlimited fixes right now, if any."""
+    now = now or utcnow()
+    subs = session.scalars(
+        select(Subscription).where(
+            Subscription.user_id == user_id,
+            Subscription.status.in_((*ENTITLING, "past_due")),
+        )
+    )
+    best: Entitlement | None = None
+    for sub in subs:
+        if sub.current_period_end is None:
+            continue
+        until = sub.current_period_end
+        if sub.cancel_at is not None:
+            until = min(until, sub.cancel_at)
+        if sub.status == "past_due":
+            until = min(until, (sub.past_due_since or now) + grace)
+        if until > now and (best is None or until > best.until):
+            best = Entitlement(plan_code=sub.plan_code, status=sub.status, until=until)
+    return best
+
+
+def current_subscription(*, session: Session, user_id: int) -> Subscription | None:
+    """The account's most relevant subscription, for the account page."""
+    return session.scalar(
+        select(Subscription)
+        .where(Subscription.user_id == user_id)
+        .order_by(Subscription.current_period_end.desc().nulls_last())
+        .limit(1)
+    )
+
+
+def ledger(*, session: Session, user_id: int, limit: int = 50) -> list[Transaction]:
+    return list(
+        session.scalars(
+            select(Transaction)
+            .where(Transaction.user_id == user_id)
+            .order_by(Transaction.occurred_at.desc(), Transaction.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+# -- customers and checkout -------------------------------------------------------------
+
+
+def customer_for(*, session: Session, gateway: StripeGateway, user: User) -> str:
+    """The account's Stripe Customer, created once and reused."""
+    found = session.get(BillingCustomer, user.id)
+    if found is not None:
+        return found.stripe_customer_id
+    customer_id = gateway.create_customer(email=user.email, user_id=user.id)
+    session.add(BillingCustomer(user_id=user.id, stripe_customer_id=customer_id))
+    session.flush()
+    return customer_id
+
+
+def record_checkout(*, session: Session, checkout_id: str, user_id: int, plan: Plan) -> None:
+    session.add(CheckoutSession(id=checkout_id, user_id=user_id, plan_code=plan.code))
+
+
+# -- mirroring subscriptions --------------------------------------------------------------
+
+
+def user_for_stripe(
+    *, session: Session, customer_id: str | None, metadata: dict[str, Any] | None
+) -> int | None:
+    if customer_id:
+        found = session.scalar(
+            select(BillingCustomer.user_id).where(BillingCustomer.stripe_customer_id == customer_id)
+        )
+        if found is not None:
+            return found
+    raw = (metadata or {}).get("user_id")
+    if raw and str(raw).isdigit() and session.get(User, int(raw)) is not None:
+        return int(raw)
+    return None
+
+
+def sync_subscription(
+    *, session: Session, gateway: StripeGateway, subscription_id: str, plans: tuple[Plan, ...]
+) -> Subscription | None:
+    """Store what Stripe says now. Re-reading (not trusting the event) makes order irrelevant."""
+    data = gateway.retrieve_subscription(subscription_id)
+    return apply_subscription(session=session, data=data, plans=plans)
+
+
+def apply_subscription(
+    *, session: Session, data: dict[str, Any], plans: tuple[Plan, ...]
+) -> Subscription | None:
+    customer_id = _id(data.get("customer"))
+    user_id = user_for_stripe(
+        session=session, customer_id=customer_id, metadata=data.get("metadata")
+    )
+    if user_id is None:
+        return None
+    items = (data.get("items") or {}).get("data") or [{}]
+    item = items[0]
+    price = item.get("price") or {}
+    plan_code = _plan_code(price, data.get("metadata"), plans)
+    sub = session.get(Subscription, data["id"])
+    if sub is None:
+        sub = Subscription(id=data["id"], user_id=user_id)
+        session.add(sub)
+    was_past_due = sub.status == "past_due"
+    sub.user_id = user_id
+    sub.stripe_customer_id = customer_id or ""
+    sub.plan_code = plan_code
+    sub.price_id = price.get("id") or ""
+    sub.status = data["status"]
+    sub.current_period_start = ts(
+        item.get("current_period_start") or data.get("current_period_start")
+    )
+    sub.current_period_end = ts(item.get("current_period_end") or data.get("current_period_end"))
+    sub.cancel_at_period_end = bool(data.get("cancel_at_period_end"))
+    sub.cancel_at = ts(data.get("cancel_at"))
+    sub.canceled_at = ts(data.get("canceled_at"))
+    sub.ended_at = ts(data.get("ended_at"))
+    if sub.status == "past_due" and not was_past_due:
+        sub.past_due_since = utcnow()
+    elif sub.status != "past_due":
+        sub.past_due_since = None
+    if customer_id and session.get(BillingCustomer, user_id) is None:
+        session.add(BillingCustomer(user_id=user_id, stripe_customer_id=customer_id))
+    session.flush()
+    return sub
+
+
+def _plan_code(
+    price: dict[str, Any], metadata: dict[str, Any] | None, plans: tuple[Plan, ...]
+) -> str:
+    key = price.get("lookup_key")
+    for plan in plans:
+        if key == plan.lookup_key:
+            return plan.code
+    for source in (price.get("metadata"), metadata):
+        code = (source or {}).get("plan_code")
+        if code:
+            return str(code)
+    return "unknown"
+
+
+def _id(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return value.get("id")
+    return value
+
+
+# -- the ledger -------------------------------------------------------------------------------
+
+
+def record_transaction(*, session: Session, **fields: Any) -> bool:
+    """Add a ledger row once per (kind, Stripe object); False when it was already there."""
+    exists = session.scalar(
+        select(Transaction.id).where(
+            Transaction.kind == fields["kind"],
+            Transaction.stripe_object_id == fields["stripe_object_id"],
+        )
+    )
+    if exists is not None:
+        return False
+    session.add(Transaction(**fields))
+    session.flush()
+    return True
+
+
+def invoice_subscription_id(invoice: dict[str, Any]) -> str | None:
+    parent = invoice.get("parent") or {}
+    details = parent.get("subscription_details") or {}
+    return _id(details.get("subscription")) or _id(invoice.get("subscription"))

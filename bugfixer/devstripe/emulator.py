@@ -1,0 +1,75 @@
+"""The emulator's shared state: store, webhook dispatcher, and URLs learnt from requests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from starlette.requests import Request
+
+from .store import Store, Tx
+from .webhooks import Dispatcher
+
+MOUNT_PATH = "/_stripe"
+WEBHOOK_PATH = "/stripe/webhook"
+
+
+def origin(request: Request) -> str:
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+def base_url(request: Request) -> str:
+    """devstripe's own absolute URL, mount prefix included (``http://host/_stripe``)."""
+    return origin(request) + request.scope.get("root_path", "")
+
+
+def derive_webhook_url(request: Request) -> str:
+    """The app's webhook route next to the mount: ``/_stripe`` → ``/stripe/webhook``."""
+    root = request.scope.get("root_path", "")
+    app_root = request.scope.get("app_root_path", "")
+    if root.endswith(MOUNT_PATH):
+        prefix = root[: -len(MOUNT_PATH)]
+    elif app_root and root.startswith(app_root):
+        prefix = app_root
+    else:
+        prefix = root
+    return origin(request) + prefix + WEBHOOK_PATH
+
+
+class Emulator:
+    def __init__(self, *, db_path: str | Path, webhook_secret: str, webhook_url: str | None):
+        self.store = Store(db_path)
+        self.dispatcher = Dispatcher(self.store, webhook_secret)
+        self._learn_webhook_url = webhook_url is None
+        self._learn_api_version = True
+        if webhook_url is not None:
+            with self.store.transaction() as tx:
+                tx.set_setting("webhook_url", webhook_url)
+
+    @contextmanager
+    def transaction(self, request: Request | None = None) -> Iterator[Tx]:
+        """A store transaction; events it emitted are handed to the webhook worker."""
+        with self.store.transaction() as tx:
+            if request is not None:
+                tx.base_url = base_url(request)
+            yield tx
+        if tx.emitted:
+            self.dispatcher.kick()
+
+    def observe(self, request: Request) -> None:
+        """Learn the webhook URL and API version from the first API request we see.
+
+        Each app instance re-learns them once, so a server restarted on another port
+        does not keep posting webhooks to the old address.
+        """
+        version = request.headers.get("stripe-version")
+        if not (self._learn_webhook_url or (self._learn_api_version and version)):
+            return
+        with self.store.transaction() as tx:
+            if self._learn_webhook_url:
+                tx.set_setting("webhook_url", derive_webhook_url(request))
+            if self._learn_api_version and version:
+                tx.set_setting("api_version", version)
+        self._learn_webhook_url = False
+        self._learn_api_version = self._learn_api_version and not version
