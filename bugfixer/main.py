@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import swagger_ui_bundle
+import fastapi_offline
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -129,7 +129,9 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         # Believe X-Forwarded-For/-Proto only from these peers (client address, https).
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     errors.install(app)
-    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path))
+    # Swagger UI 5 (OpenAPI 3.1) as packaged by fastapi-offline: served here, no CDN.
+    swagger_dir = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/static/swagger", StaticFiles(directory=swagger_dir))
     app.mount("/static/app", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(fixing_api)
     app.include_router(fixing_pages)
