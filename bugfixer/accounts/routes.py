@@ -57,6 +57,27 @@ def _signed_in(
     return response
 
 
+def _auth_page(
+    request: Request,
+    ctx: ContextDep,
+    template: str,
+    next: str,
+    *,
+    error: AppError | None = None,
+    email: str = "",
+) -> Response:
+    """The sign-up or sign-in form, again with the reason when something was wrong."""
+    return _page(
+        request,
+        ctx,
+        template,
+        error.status if error else 200,
+        error=error,
+        next=safe_next(next),
+        form={"email": email},
+    )
+
+
 # -- sign up --------------------------------------------------------------------------
 
 
@@ -64,7 +85,7 @@ def _signed_in(
 def signup_page(
     request: Request, ctx: ContextDep, identity: IdentityDep, next: str = ""
 ) -> Response:
-    return _page(request, ctx, "signup.html", next=safe_next(next), form={})
+    return _auth_page(request, ctx, "signup.html", next)
 
 
 @router.post("/signup", response_class=HTMLResponse, dependencies=[CsrfProtected])
@@ -90,15 +111,7 @@ def signup(
             accounts.claim_visitor(session=session, user=user, visitor_id=identity.visitor_id)
             response = _signed_in(request, ctx, session, user, safe_next(next))
     except AppError as exc:
-        return _page(
-            request,
-            ctx,
-            "signup.html",
-            exc.status,
-            error=exc,
-            next=safe_next(next),
-            form={"email": email},
-        )
+        return _auth_page(request, ctx, "signup.html", next, error=exc, email=email)
     log.info("account %s created", user.id)
     return response
 
@@ -110,7 +123,7 @@ def signup(
 def login_page(
     request: Request, ctx: ContextDep, identity: IdentityDep, next: str = ""
 ) -> Response:
-    return _page(request, ctx, "login.html", next=safe_next(next), form={})
+    return _auth_page(request, ctx, "login.html", next)
 
 
 @router.post("/login", response_class=HTMLResponse, dependencies=[CsrfProtected])
@@ -128,15 +141,7 @@ def login(
         with ctx.read_session_factory() as reader:
             found = accounts.authenticate(session=reader, email=email, password=password)
     except AppError as exc:
-        return _page(
-            request,
-            ctx,
-            "login.html",
-            exc.status,
-            error=exc,
-            next=safe_next(next),
-            form={"email": email},
-        )
+        return _auth_page(request, ctx, "login.html", next, error=exc, email=email)
     with ctx.session_factory.begin() as session:
         user = session.get(User, found.id)
         accounts.upgrade_hash_if_needed(session=session, user=user, password=password)
