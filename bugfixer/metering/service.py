@@ -88,17 +88,14 @@ def usage_for(*, session: Session, trial_id: int | None, limit: int) -> Usage:
 
 
 def trial_for_fingerprint(*, session: Session, fingerprint: str) -> int:
-    """The trial of this fingerprint, created on first sight; safe under concurrency."""
-    found = session.execute(_TRIAL_OF_FINGERPRINT, {"fp": fingerprint}).scalar()
-    if found is not None:
-        return found
+    """The trial of this fingerprint, created on first sight: one upsert, safe under races."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(
-        dialect.insert(_trials)
-        .values(fingerprint=fingerprint, free_used=0, created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["fingerprint"])
-    )
-    return session.execute(_TRIAL_OF_FINGERPRINT, {"fp": fingerprint}).scalar_one()
+    stmt = dialect.insert(_trials).values(fingerprint=fingerprint, free_used=0, created_at=utcnow())
+    # A no-op update on conflict, so RETURNING yields the existing row's id too.
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["fingerprint"], set_={"fingerprint": stmt.excluded.fingerprint}
+    ).returning(_trials.c.id)
+    return session.execute(stmt).scalar_one()
 
 
 def trial_for_browser(
