@@ -6,6 +6,10 @@ Starts a local OpenAI-compatible server that answers after --delay seconds, then
 provider's (from the Server-Timing header: total minus provider). Nothing is asserted.
 
     .venv/bin/python bench/bench_fixes.py [--delay 0.5] [--sizes 100 500]
+
+Under a burst the "provider" share also holds the time replies wait for the busy event
+loop, so the steady run (a few fixes at a time) is the one that measures our overhead.
+Set BENCH_PROFILE=FILE to record the server with py-spy (pip install py-spy) meanwhile.
 """
 
 from __future__ import annotations
@@ -193,6 +197,23 @@ def main() -> None:
             cores = os.cpu_count()
             print(f"provider delay {args.delay}s, one `bugfixer serve` process, {cores} cores")
             asyncio.run(burst(base, 10))  # warm-up
+            if os.environ.get("BENCH_PROFILE"):  # py-spy the server while it works
+                subprocess.Popen(
+                    [
+                        str(BIN / "py-spy"),
+                        "record",
+                        "--gil",
+                        "-f",
+                        "raw",
+                        "-d",
+                        "8",
+                        "-o",
+                        os.environ["BENCH_PROFILE"],
+                        "-p",
+                        str(app.pid),
+                    ],
+                )
+                time.sleep(1)
             for n in args.sizes:
                 wall, results = asyncio.run(burst(base, n))
                 report(n, wall, results)

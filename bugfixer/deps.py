@@ -58,18 +58,20 @@ class Forbidden(AppError):
     code = "forbidden"
 
 
-def get_ctx(request: Request) -> AppContext:
+# Cheap dependencies are coroutines: FastAPI would run plain functions in a worker
+# thread, and a thread hop per dependency costs more than the work itself.
+async def get_ctx(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
 ContextDep = Annotated[AppContext, Depends(get_ctx)]
 
 
-def get_settings(ctx: ContextDep) -> Settings:
+async def get_settings(ctx: ContextDep) -> Settings:
     return ctx.settings
 
 
-def get_fixer(ctx: ContextDep) -> Fixer:
+async def get_fixer(ctx: ContextDep) -> Fixer:
     return ctx.fixer
 
 
@@ -85,7 +87,7 @@ def get_write_session(ctx: ContextDep) -> Iterator[Session]:
         yield session
 
 
-def get_gateway(request: Request, ctx: ContextDep) -> StripeGateway:
+async def get_gateway(request: Request, ctx: ContextDep) -> StripeGateway:
     """Stripe itself when a key is set; otherwise the emulator mounted at /_stripe."""
     settings = ctx.settings
     if settings.stripe_secret_key is not None:
@@ -152,13 +154,13 @@ def _user_for_session(ctx: AppContext, token: str) -> User | None:
         return accounts.user_for_session(session=session, token=token)
 
 
-def require_user(identity: Annotated[Identity, Depends(get_identity)]) -> Identity:
+async def require_user(identity: Annotated[Identity, Depends(get_identity)]) -> Identity:
     if not identity.signed_in:
         raise Unauthorized("Sign in to see this page.")
     return identity
 
 
-def require_admin(identity: Annotated[Identity, Depends(require_user)]) -> Identity:
+async def require_admin(identity: Annotated[Identity, Depends(require_user)]) -> Identity:
     if not identity.is_admin:
         raise Forbidden("This page is for administrators.")
     return identity

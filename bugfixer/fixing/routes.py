@@ -25,7 +25,7 @@ class UnsupportedMediaType(AppError):
     code = "unsupported_media_type"
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """Only JSON: a cross-site HTML form cannot send it, so cookies are safe to honour."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":

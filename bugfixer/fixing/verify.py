@@ -52,7 +52,9 @@ def _python(original: str, fixed: str) -> list[Check]:
         return checks
     checks.append(Check(name="compiles", ok=True, message="The fixed code compiles."))
 
-    new = sorted(undefined_names(tree) - _names_known_in(original))
+    undefined = undefined_names(tree)
+    # Only when the fix leaves names undefined is the input worth checking too.
+    new = sorted(undefined - _names_known_in(original)) if undefined else []
     if new:
         listed = ", ".join(f"`{n}`" for n in new)
         checks.append(

@@ -33,7 +33,9 @@ logger = logging.getLogger(__name__)
 
 # Hundreds of fixes may wait on the endpoint at once; they share one connection pool.
 MAX_CONNECTIONS = 1000
-MAX_KEEPALIVE_CONNECTIONS = 200
+MAX_KEEPALIVE_CONNECTIONS = MAX_CONNECTIONS
+# Opening connections costs the event loop more than the whole rest of a fix: keep them.
+KEEPALIVE_EXPIRY_S = 60.0
 
 
 @register("openai")
@@ -54,7 +56,9 @@ class OpenAICompatibleProvider(Provider):
         # the default pool spends its time rescanning connections. The SDK's own
         # Limits type is used (httpx or httpx2, depending on the SDK version).
         limits = type(openai.DEFAULT_CONNECTION_LIMITS)(
-            max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS
+            max_connections=MAX_CONNECTIONS,
+            max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS,
+            keepalive_expiry=KEEPALIVE_EXPIRY_S,
         )
         self._client = openai.AsyncOpenAI(
             base_url=base_url,
