@@ -9,7 +9,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bugfixer.accounts.models import User
 from bugfixer.billing import service
 from bugfixer.billing.gateway import verify_webhook
 from bugfixer.billing.models import BillingCustomer
@@ -47,9 +46,9 @@ def _start_checkout(
     else:
         price_id = price["id"]
     base = str(request.base_url).rstrip("/")
-    with ctx.session_factory.begin() as session:
-        user = session.get(User, me.user_id)
-        customer_id = service.customer_for(session=session, gateway=gateway, user=user)
+    customer_id = service.customer_for(
+        session_factory=ctx.session_factory, gateway=gateway, user_id=me.user_id, email=me.email
+    )
     checkout = gateway.create_checkout(
         price_id=price_id,
         customer_id=customer_id,
@@ -109,14 +108,10 @@ def success(
     plan_code = (checkout.get("metadata") or {}).get("plan_code")
     plan = find_plan(ctx.plans, plan_code)
     if paid and checkout.get("subscription"):
-        # The webhook will say the same; syncing now means no wait for it.
+        # The webhook will say the same; storing it now means no wait for it.
+        data = gateway.retrieve_subscription(service._id(checkout["subscription"]))
         with ctx.session_factory.begin() as session:
-            service.sync_subscription(
-                session=session,
-                gateway=gateway,
-                subscription_id=service._id(checkout["subscription"]),
-                plans=ctx.plans,
-            )
+            service.apply_subscription(session=session, data=data, plans=ctx.plans)
     amount = format_money(int(checkout.get("amount_total") or 0), checkout.get("currency") or "usd")
     return ctx.templates.TemplateResponse(
         request,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bugfixer.accounts.models import User
 from bugfixer.billing.gateway import StripeGateway
@@ -78,14 +78,24 @@ def ledger(*, session: Session, user_id: int, limit: int = 50) -> list[Transacti
 # -- customers and checkout -------------------------------------------------------------
 
 
-def customer_for(*, session: Session, gateway: StripeGateway, user: User) -> str:
-    """The account's Stripe Customer, created once and reused."""
-    found = session.get(BillingCustomer, user.id)
+def customer_for(
+    *, session_factory: sessionmaker[Session], gateway: StripeGateway, user_id: int, email: str
+) -> str:
+    """The account's Stripe Customer, created once and reused.
+
+    Stripe is called outside any transaction; if two checkouts race, the first stored
+    customer wins and the other (empty) customer is simply never used.
+    """
+    with session_factory() as session:
+        found = session.get(BillingCustomer, user_id)
     if found is not None:
         return found.stripe_customer_id
-    customer_id = gateway.create_customer(email=user.email, user_id=user.id)
-    session.add(BillingCustomer(user_id=user.id, stripe_customer_id=customer_id))
-    session.flush()
+    customer_id = gateway.create_customer(email=email, user_id=user_id)
+    with session_factory.begin() as session:
+        found = session.get(BillingCustomer, user_id)
+        if found is not None:
+            return found.stripe_customer_id
+        session.add(BillingCustomer(user_id=user_id, stripe_customer_id=customer_id))
     return customer_id
 
 
@@ -111,17 +121,14 @@ def user_for_stripe(
     return None
 
 
-def sync_subscription(
-    *, session: Session, gateway: StripeGateway, subscription_id: str, plans: tuple[Plan, ...]
-) -> Subscription | None:
-    """Store what Stripe says now. Re-reading (not trusting the event) makes order irrelevant."""
-    data = gateway.retrieve_subscription(subscription_id)
-    return apply_subscription(session=session, data=data, plans=plans)
-
-
 def apply_subscription(
     *, session: Session, data: dict[str, Any], plans: tuple[Plan, ...]
 ) -> Subscription | None:
+    """Store Stripe's current view of a subscription (fetched by the caller beforehand).
+
+    Always the whole current state, never an event's snapshot: deliveries can then come
+    twice or out of order without an older one undoing a newer one.
+    """
     customer_id = _id(data.get("customer"))
     user_id = user_for_stripe(
         session=session, customer_id=customer_id, metadata=data.get("metadata")

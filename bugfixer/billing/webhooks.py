@@ -3,6 +3,9 @@
 Handlers register by event type (``@handles("invoice.paid")``). A duplicate delivery is a
 no-op; a failing handler leaves the event recorded as failed with its error, answers 500
 so Stripe retries, and ``bugfixer stripe replay EVENT_ID`` can run it again.
+
+What a handler needs from Stripe (the subscription as Stripe sees it now) is fetched
+before the transaction opens: no database write lock is ever held across a network call.
 """
 
 from __future__ import annotations
@@ -27,20 +30,29 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class HandlerContext:
     session: Session
-    gateway: StripeGateway
     plans: tuple[Plan, ...]
+    # Stripe's current view of the subscription the event is about, if it names one.
+    subscription: dict[str, Any] | None = None
 
 
 Handler = Callable[[HandlerContext, dict[str, Any]], None]
+SubscriptionOf = Callable[[dict[str, Any]], str | None]
 HANDLERS: dict[str, Handler] = {}
+SUBSCRIPTION_OF: dict[str, SubscriptionOf] = {}
 
 
-def handles(*event_types: str) -> Callable[[Handler], Handler]:
+def handles(
+    *event_types: str, subscription: SubscriptionOf | None = None
+) -> Callable[[Handler], Handler]:
+    """Register a handler; ``subscription`` names the subscription to fetch for it."""
+
     def register(fn: Handler) -> Handler:
         for event_type in event_types:
             if event_type in HANDLERS:
                 raise ValueError(f"two handlers for {event_type}")
             HANDLERS[event_type] = fn
+            if subscription is not None:
+                SUBSCRIPTION_OF[event_type] = subscription
         return fn
 
     return register
@@ -61,6 +73,13 @@ def process(
     """Apply one event exactly once. Returns processed, duplicate or ignored."""
     event_id = event["id"]
     try:
+        if not replay and _already_done(session_factory, event_id):
+            return "duplicate"
+        fetched = None
+        subscription_of = SUBSCRIPTION_OF.get(event["type"])
+        subscription_id = subscription_of(event["data"]["object"]) if subscription_of else None
+        if subscription_id:
+            fetched = gateway.retrieve_subscription(subscription_id)
         with session_factory.begin() as session:
             stored = session.get(StripeEvent, event_id, with_for_update=True)
             if stored is not None and stored.status in ("processed", "ignored") and not replay:
@@ -79,7 +98,7 @@ def process(
             handler = HANDLERS.get(event["type"])
             if handler is not None:
                 obj = event["data"]["object"]
-                handler(HandlerContext(session=session, gateway=gateway, plans=plans), obj)
+                handler(HandlerContext(session=session, plans=plans, subscription=fetched), obj)
             stored.status = "processed" if handler else "ignored"
             stored.error = None
             stored.processed_at = utcnow()
@@ -88,6 +107,12 @@ def process(
         log.exception("webhook %s (%s) failed", event_id, event.get("type"))
         _record_failure(session_factory, event, exc)
         raise WebhookFailed(str(exc)) from exc
+
+
+def _already_done(session_factory: sessionmaker[Session], event_id: str) -> bool:
+    with session_factory() as session:
+        status = session.scalar(select(StripeEvent.status).where(StripeEvent.id == event_id))
+    return status in ("processed", "ignored")
 
 
 def _record_failure(
@@ -117,43 +142,35 @@ def stored_event(*, session: Session, event_id: str) -> dict[str, Any] | None:
 # -- handlers -----------------------------------------------------------------------------
 
 
-@handles("checkout.session.completed")
+def _apply(ctx: HandlerContext):  # type: ignore[no-untyped-def]
+    if ctx.subscription is None:
+        return None
+    return service.apply_subscription(session=ctx.session, data=ctx.subscription, plans=ctx.plans)
+
+
+@handles(
+    "checkout.session.completed", subscription=lambda obj: service._id(obj.get("subscription"))
+)
 def _checkout_completed(ctx: HandlerContext, obj: dict[str, Any]) -> None:
     checkout = ctx.session.get(CheckoutSession, obj["id"])
     if checkout is not None and checkout.completed_at is None:
         checkout.completed_at = utcnow()
-    subscription_id = service._id(obj.get("subscription"))
-    if subscription_id:
-        service.sync_subscription(
-            session=ctx.session,
-            gateway=ctx.gateway,
-            subscription_id=subscription_id,
-            plans=ctx.plans,
-        )
+    _apply(ctx)
 
 
 @handles(
     "customer.subscription.created",
     "customer.subscription.updated",
     "customer.subscription.deleted",
+    subscription=lambda obj: obj["id"],
 )
 def _subscription_changed(ctx: HandlerContext, obj: dict[str, Any]) -> None:
-    # The event may be older than what Stripe knows now: always store Stripe's current view.
-    service.sync_subscription(
-        session=ctx.session, gateway=ctx.gateway, subscription_id=obj["id"], plans=ctx.plans
-    )
+    # The event may be older than what Stripe knows now: store Stripe's current view.
+    _apply(ctx)
 
 
 def _invoice_row(ctx: HandlerContext, invoice: dict[str, Any], kind: str, amount: int) -> None:
-    subscription_id = service.invoice_subscription_id(invoice)
-    sub = None
-    if subscription_id:
-        sub = service.sync_subscription(
-            session=ctx.session,
-            gateway=ctx.gateway,
-            subscription_id=subscription_id,
-            plans=ctx.plans,
-        )
+    sub = _apply(ctx)
     user_id = (
         sub.user_id
         if sub
@@ -172,17 +189,17 @@ def _invoice_row(ctx: HandlerContext, invoice: dict[str, Any], kind: str, amount
         stripe_object_id=invoice["id"],
         stripe_invoice_id=invoice["id"],
         stripe_charge_id=service._id(invoice.get("charge")),
-        stripe_subscription_id=subscription_id,
+        stripe_subscription_id=service.invoice_subscription_id(invoice),
         occurred_at=service.ts(paid_at or invoice.get("created")) or utcnow(),
     )
 
 
-@handles("invoice.paid")
+@handles("invoice.paid", subscription=service.invoice_subscription_id)
 def _invoice_paid(ctx: HandlerContext, invoice: dict[str, Any]) -> None:
     _invoice_row(ctx, invoice, "payment", int(invoice.get("amount_paid") or 0))
 
 
-@handles("invoice.payment_failed")
+@handles("invoice.payment_failed", subscription=service.invoice_subscription_id)
 def _invoice_failed(ctx: HandlerContext, invoice: dict[str, Any]) -> None:
     _invoice_row(ctx, invoice, "payment_failed", int(invoice.get("amount_due") or 0))
 

@@ -127,3 +127,19 @@ def test_webhook_events_are_each_stored_once_and_processed(shop):
         assert by_type[handled] == "processed"
     assert all(e.status in ("processed", "ignored") for e in events)
     assert all(e.received_at <= datetime.now(UTC) for e in events)
+
+
+def test_fixes_keep_flowing_while_a_checkout_and_its_webhooks_are_processed(shop):
+    """No database lock is held across a Stripe call, so nothing waits on anything else."""
+    import concurrent.futures
+
+    def fixes(n: int) -> list[int]:
+        with shop.client(f"bystander/{n}") as other:
+            return [other.post("/api/v1/fixes", json=BROKEN).status_code for _ in range(3)]
+
+    with shop.client() as client, concurrent.futures.ThreadPoolExecutor(8) as pool:
+        sign_up(client)
+        running = [pool.submit(fixes, n) for n in range(8)]
+        page = subscribe(shop, client)
+        assert "You have successfully paid $12" in page.text
+        assert all(f.result(timeout=30) == [200, 200, 200] for f in running)
