@@ -110,7 +110,9 @@ class Settings(BaseSettings):
     rate_limit_login: str = Field(
         "10/minute;100/hour", description="Sign-in attempts per IP and per email."
     )
-    rate_limit_signup: str = Field("5/minute;30/hour", description="Sign-ups per IP.")
+    rate_limit_signup: str = Field(
+        "5/minute;30/hour", description="Sign-ups per IP and per browser."
+    )
     rate_limit_reset: str = Field(
         "5/minute;20/hour", description="Password reset requests per IP and per email."
     )

@@ -98,6 +98,7 @@ def signup(
     next: str = Form(""),
 ) -> Response:
     ctx.limiter.hit("signup", client_address(request))
+    ctx.limiter.hit("signup", f"browser:{identity.fingerprint or identity.visitor_id}")
     try:
         prepared = accounts.prepare_account(email=email, password=password)
         with ctx.session_factory.begin() as session:
