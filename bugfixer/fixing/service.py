@@ -220,7 +220,7 @@ class Fixer:
 
     async def reserve(self, *, identity: Identity) -> Reservation:
         """Hold one free fix for whoever is asking (a new visitor is created) or refuse with 402."""
-        return await self._in_thread("reserve", self._reserve, identity)
+        return await self._db("reserve", self._reserve, identity)
 
     def _reserve(self, identity: Identity) -> Reservation:
         try:
@@ -267,7 +267,7 @@ class Fixer:
                     continue
                 latency_ms = round((time.perf_counter() - started) * 1000)
                 fix = self._saved_fix(reservation, fix_input, event)
-                usage = await self._in_thread(
+                usage = await self._db(
                     "settle", self._settle, reservation, fix, event, latency_ms
                 )
                 settled = True
@@ -275,10 +275,10 @@ class Fixer:
         finally:
             if not settled:
                 with anyio.CancelScope(shield=True):
-                    await self._in_thread("release", self._release, reservation)
+                    await self._db("release", self._release, reservation)
 
-    async def _in_thread(self, name: str, fn: Callable[..., T], *args: Any) -> T:
-        """Run database work off the event loop, timed for Server-Timing."""
+    async def _db(self, name: str, fn: Callable[..., T], *args: Any) -> T:
+        """Run database work the way the backend wants it (see BlockingRunner), timed."""
         started = time.perf_counter()
         try:
             return await self.run_blocking(fn, *args)
