@@ -267,9 +267,7 @@ class Fixer:
                     continue
                 latency_ms = round((time.perf_counter() - started) * 1000)
                 fix = self._saved_fix(reservation, fix_input, event)
-                usage = await self._db(
-                    "settle", self._settle, reservation, fix, event, latency_ms
-                )
+                usage = await self._db("settle", self._settle, reservation, fix, event, latency_ms)
                 settled = True
                 yield Finished(to_result(Fix(**fix), usage))
         finally:

@@ -50,8 +50,11 @@ class Auth:
 
 
 @pytest.fixture
-def app(tmp_path):  # type: ignore[no-untyped-def]
-    return create_app(make_settings(tmp_path), provider=ScriptedProvider())
+def app(tmp_path, database_url):  # type: ignore[no-untyped-def]
+    """Runs each account test on SQLite and on PostgreSQL."""
+    return create_app(
+        make_settings(tmp_path, database_url=database_url), provider=ScriptedProvider()
+    )
 
 
 @pytest.fixture

@@ -85,8 +85,9 @@ def subscribe(shop: Shop, client: httpx.Client, plan: str = "quarterly") -> http
 
 
 @pytest.fixture
-def shop(tmp_path) -> Iterator[Shop]:  # type: ignore[no-untyped-def]
-    settings = make_settings(tmp_path, database_url=f"sqlite:///{tmp_path / 'app.sqlite3'}")
+def shop(tmp_path, database_url) -> Iterator[Shop]:  # type: ignore[no-untyped-def]
+    """Runs each billing test on SQLite and on PostgreSQL."""
+    settings = make_settings(tmp_path, database_url=database_url)
     app = create_app(settings, provider=ScriptedProvider())
     with serve(app) as base:
         yield Shop(app=app, base=base)

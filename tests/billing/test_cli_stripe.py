@@ -17,11 +17,11 @@ from tests.conftest import make_settings
 
 
 @pytest.fixture
-def cli_env(monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+def cli_env(monkeypatch, tmp_path, database_url):  # type: ignore[no-untyped-def]
     for name in list(__import__("os").environ):
         if name.startswith(("BUGFIXER_", "OPENAI_", "STRIPE_")):
             monkeypatch.delenv(name)
-    settings = make_settings(tmp_path, database_url=f"sqlite:///{tmp_path / 'app.sqlite3'}")
+    settings = make_settings(tmp_path, database_url=database_url)
     monkeypatch.setenv("BUGFIXER_INSTANCE_DIR", str(settings.instance_dir))
     monkeypatch.setenv("BUGFIXER_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("BUGFIXER_SECRET_KEY", settings.secret_key.get_secret_value())
