@@ -52,12 +52,6 @@ def new_visitor_id() -> str:
     return secrets.token_urlsafe(24)
 
 
-def find_visitor(*, session: Session, visitor_id: str | None) -> Visitor | None:
-    if not visitor_id:
-        return None
-    return session.get(Visitor, visitor_id)
-
-
 # Built once: statements with bound parameters compile once and hit the cache after.
 _trials, _visitors, _usage = Trial.__table__, Visitor.__table__, UsageRecord.__table__
 _TRIAL_OF_VISITOR = select(_visitors.c.trial_id).where(_visitors.c.id == bindparam("visitor_id"))
