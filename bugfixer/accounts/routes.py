@@ -103,12 +103,8 @@ def signup(
         prepared = accounts.prepare_account(email=email, password=password)
         with ctx.session_factory.begin() as session:
             trial_id = metering.trial_for_new_account(session=session, identity=identity)
-            user = accounts.create_user(
-                session=session,
-                account=prepared,
-                trial_id=trial_id,
-                is_admin=prepared.email in ctx.settings.admin_email_list,
-            )
+            # BUGFIXER_ADMIN_EMAILS is read at every request, not copied onto the account.
+            user = accounts.create_user(session=session, account=prepared, trial_id=trial_id)
             accounts.claim_visitor(session=session, user=user, visitor_id=identity.visitor_id)
             response = _signed_in(request, ctx, session, user, safe_next(next))
     except AppError as exc:

@@ -70,6 +70,13 @@ class StripeGateway:
         )
         return _plain(prices.data[0]) if prices.data else None
 
+    def current_price_id(self, plan: Plan) -> str:
+        """The Price to charge for the plan; syncs first if Stripe does not match the config."""
+        price = self.price_for(plan)
+        if price is not None and _price_matches(price, plan):
+            return price["id"]
+        return self.sync_plan(plan)[0]
+
     def sync_plan(self, plan: Plan) -> tuple[str, str]:
         """Make Stripe match the plan; returns (price id, what was done). Idempotent."""
         price = self.price_for(plan)

@@ -16,6 +16,7 @@ from bugfixer.billing.plans import find_plan, format_money
 from bugfixer.billing.webhooks import WebhookFailed, process
 from bugfixer.deps import ContextDep, CsrfProtected, CurrentUser, GatewayDep, IdentityDep
 from bugfixer.errors import AppError, InvalidInput
+from bugfixer.metering.identity import Identity
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -32,19 +33,15 @@ def _start_checkout(
     request: Request,
     ctx: ContextDep,
     gateway: GatewayDep,
-    me,
-    plan_code: str,  # type: ignore[no-untyped-def]
+    me: Identity,
+    plan_code: str,
 ) -> Response:
     plan = find_plan(ctx.plans, plan_code)
     if plan is None:
         raise InvalidInput(f"There is no plan {plan_code[:40]!r}; choose one on the pricing page.")
     if ctx.fixer.usage(me).limit is None:
         return RedirectResponse("/account?already=1", status_code=303)
-    price = gateway.price_for(plan)
-    if price is None or price.get("unit_amount") != plan.amount_cents:
-        price_id, _ = gateway.sync_plan(plan)  # first checkout on a fresh install
-    else:
-        price_id = price["id"]
+    price_id = gateway.current_price_id(plan)
     base = str(request.base_url).rstrip("/")
     customer_id = service.customer_for(
         session_factory=ctx.session_factory, gateway=gateway, user_id=me.user_id, email=me.email
@@ -109,7 +106,7 @@ def success(
     plan = find_plan(ctx.plans, plan_code)
     if paid and checkout.get("subscription"):
         # The webhook will say the same; storing it now means no wait for it.
-        data = gateway.retrieve_subscription(service._id(checkout["subscription"]))
+        data = gateway.retrieve_subscription(service.object_id(checkout["subscription"]))
         with ctx.session_factory.begin() as session:
             service.apply_subscription(session=session, data=data, plans=ctx.plans)
     amount = format_money(int(checkout.get("amount_total") or 0), checkout.get("currency") or "usd")

@@ -129,7 +129,7 @@ def apply_subscription(
     Always the whole current state, never an event's snapshot: deliveries can then come
     twice or out of order without an older one undoing a newer one.
     """
-    customer_id = _id(data.get("customer"))
+    customer_id = object_id(data.get("customer"))
     user_id = user_for_stripe(
         session=session, customer_id=customer_id, metadata=data.get("metadata")
     )
@@ -181,7 +181,7 @@ def _plan_code(
     return "unknown"
 
 
-def _id(value: Any) -> str | None:
+def object_id(value: Any) -> str | None:
     if isinstance(value, dict):
         return value.get("id")
     return value
@@ -208,4 +208,4 @@ def record_transaction(*, session: Session, **fields: Any) -> bool:
 def invoice_subscription_id(invoice: dict[str, Any]) -> str | None:
     parent = invoice.get("parent") or {}
     details = parent.get("subscription_details") or {}
-    return _id(details.get("subscription")) or _id(invoice.get("subscription"))
+    return object_id(details.get("subscription")) or object_id(invoice.get("subscription"))

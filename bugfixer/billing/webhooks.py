@@ -149,7 +149,8 @@ def _apply(ctx: HandlerContext):  # type: ignore[no-untyped-def]
 
 
 @handles(
-    "checkout.session.completed", subscription=lambda obj: service._id(obj.get("subscription"))
+    "checkout.session.completed",
+    subscription=lambda obj: service.object_id(obj.get("subscription")),
 )
 def _checkout_completed(ctx: HandlerContext, obj: dict[str, Any]) -> None:
     checkout = ctx.session.get(CheckoutSession, obj["id"])
@@ -175,7 +176,9 @@ def _invoice_row(ctx: HandlerContext, invoice: dict[str, Any], kind: str, amount
         sub.user_id
         if sub
         else service.user_for_stripe(
-            session=ctx.session, customer_id=service._id(invoice.get("customer")), metadata=None
+            session=ctx.session,
+            customer_id=service.object_id(invoice.get("customer")),
+            metadata=None,
         )
     )
     paid_at = (invoice.get("status_transitions") or {}).get("paid_at")
@@ -188,7 +191,7 @@ def _invoice_row(ctx: HandlerContext, invoice: dict[str, Any], kind: str, amount
         plan_code=sub.plan_code if sub else None,
         stripe_object_id=invoice["id"],
         stripe_invoice_id=invoice["id"],
-        stripe_charge_id=service._id(invoice.get("charge")),
+        stripe_charge_id=service.object_id(invoice.get("charge")),
         stripe_subscription_id=service.invoice_subscription_id(invoice),
         occurred_at=service.ts(paid_at or invoice.get("created")) or utcnow(),
     )
@@ -208,7 +211,7 @@ def _invoice_failed(ctx: HandlerContext, invoice: dict[str, Any]) -> None:
 def _charge_refunded(ctx: HandlerContext, charge: dict[str, Any]) -> None:
     user_id = service.user_for_stripe(
         session=ctx.session,
-        customer_id=service._id(charge.get("customer")),
+        customer_id=service.object_id(charge.get("customer")),
         metadata=charge.get("metadata"),
     )
     refunds = (charge.get("refunds") or {}).get("data") or []
