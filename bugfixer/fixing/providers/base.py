@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from bugfixer.config import Settings
+    from bugfixer.fixing.builtin.search import Runner
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,8 @@ class FixPrompt:
     """What a provider is asked to fix.
 
     ``feedback`` and ``previous_fix`` are set on the single repair retry, after the
-    verifier rejected ``previous_fix`` with the message in ``feedback``.
+    verifier rejected ``previous_fix`` with the message in ``feedback``. ``test`` is the
+    user's optional test code, run after the program.
     """
 
     code: str
@@ -24,6 +26,7 @@ class FixPrompt:
     language: str
     feedback: str | None = None
     previous_fix: str | None = None
+    test: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,8 @@ class Provider(ABC):
 
     @classmethod
     @abstractmethod
-    def from_settings(cls, settings: Settings) -> Provider: ...
+    def from_settings(cls, settings: Settings, *, sandbox: Runner | None = None) -> Provider:
+        """Build from settings; ``sandbox`` runs code for providers that use one."""
 
     @abstractmethod
     async def complete(self, prompt: FixPrompt) -> ProviderReply: ...
@@ -86,7 +90,8 @@ def provider_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def build_provider(settings: Settings) -> Provider:
+def build_provider(settings: Settings, *, sandbox: Runner | None = None) -> Provider:
+    """The configured provider; ``sandbox`` overrides the one built from the settings."""
     _load_builtin_providers()
     try:
         cls = _REGISTRY[settings.llm_provider]
@@ -94,7 +99,7 @@ def build_provider(settings: Settings) -> Provider:
         raise ValueError(
             f"BUGFIXER_LLM_PROVIDER={settings.llm_provider!r} is not one of {sorted(_REGISTRY)}"
         ) from None
-    return cls.from_settings(settings)
+    return cls.from_settings(settings, sandbox=sandbox)
 
 
 def _load_builtin_providers() -> None:

@@ -1,0 +1,222 @@
+"""Finding a fix that runs: reproduce the error in the sandbox, then try candidate edits.
+
+The static rules can only say a fix parses; this loop runs the user's program (with
+their test, if any), generates candidate edits from the exception and the line it was
+raised on, runs each one, and keeps the first -- best ranked, then smallest -- that
+finishes without an error. A fix that didn't run is never presented as one that did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bugfixer.fixing.builtin.engine import fix_python
+from bugfixer.fixing.builtin.errors import explain_error
+from bugfixer.fixing.builtin.failure import Failure
+from bugfixer.fixing.builtin.model import BuiltinFix, Change, Note
+from bugfixer.fixing.builtin.runtime import candidates
+from bugfixer.fixing.builtin.work import Work, explanation
+
+MAX_RUNS = 12  # sandbox runs per fix, the first (reproducing) run included
+MAX_ROUNDS = 3  # how many errors in a row one fix may repair
+
+
+class Runner(Protocol):
+    """The part of the sandbox the search needs (``bugfixer.sandbox.Sandbox``)."""
+
+    @property
+    def enabled(self) -> bool: ...
+
+    async def run_program(self, code: str, test: str | None = None) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one sandboxed run showed, reduced to what the search compares."""
+
+    outcome: str
+    stdout: str
+    failure: Failure | None
+    summary: str
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+
+class _Budget:
+    def __init__(self, runner: Runner, test: str, runs: int) -> None:
+        self.runner, self.test, self.left, self.used = runner, test or None, runs, 0
+
+    async def run(self, code: str) -> Run:
+        self.left -= 1
+        self.used += 1
+        result = await self.runner.run_program(code, self.test)
+        failure = None
+        if result.outcome == "exception":
+            failure = Failure.from_run(
+                result.exception or "", result.exception_type or "", result.line
+            )
+        return Run(result.outcome, result.stdout or "", failure, result.summary())
+
+
+def _as_change(fix: BuiltinFix) -> Change:
+    notes = tuple(Note(line, text) for line, text in fix.notes)
+    return Change(code=fix.fixed_code or "", rule="+".join(fix.rules), notes=notes)
+
+
+def _progressed(before: Run, after: Run) -> bool:
+    """The candidate got past the old error and stopped at a later, different one."""
+    old, new = before.failure, after.failure
+    if old is None or new is None or not after.stdout.startswith(before.stdout):
+        return False
+    if (new.exc_type, new.message, new.line) == (old.exc_type, old.message, old.line):
+        return False
+    later = new.line is not None and old.line is not None and new.line > old.line
+    return later or len(after.stdout) > len(before.stdout)
+
+
+def _where(failure: Failure) -> str:
+    return f" on line {failure.line}" if failure.line else ""
+
+
+def _ran_note(test: str) -> str:
+    if test:
+        return "I ran the fixed program with your test in an isolated sandbox: it passes."
+    return "I ran the fixed program in an isolated sandbox: it now finishes without an error."
+
+
+def not_run(result: BuiltinFix, reason: str) -> BuiltinFix:
+    """The static answer, saying plainly that it was checked without being run."""
+    if result.fixed_code is None:
+        return result
+    text = (
+        f"{result.explanation}\n\nI couldn't run the fixed program ({reason}), so it is "
+        "checked statically only: it parses and uses no undefined names, but it has not been run."
+    )
+    return BuiltinFix(result.fixed_code, text, result.rules, result.notes)
+
+
+def _no_fix(reason: str) -> BuiltinFix:
+    return BuiltinFix(None, f"I couldn't find a fix that runs. {reason}".strip(), ())
+
+
+async def search_fix(code: str, error: str, test: str, runner: Runner) -> BuiltinFix:
+    """Fix ``code`` and prove it by running it; see the module docstring."""
+    newline = "\r\n" if "\r\n" in code else "\n"
+    text = code.replace("\r\n", "\n")
+    static = await asyncio.to_thread(fix_python, text, error)
+    budget = _Budget(runner, test, MAX_RUNS)
+    first = await budget.run(text)
+    if first.outcome == "waits_for_input":
+        return _restore(
+            not_run(static, "it waits for typed input, which the sandbox can't give"), newline
+        )
+    if first.failure is None and static.fixed_code is not None:
+        checked = await budget.run(static.fixed_code)
+        if checked.ok:
+            note = _ran_note(test)
+            return _restore(
+                BuiltinFix(
+                    static.fixed_code, f"{static.explanation}\n\n{note}", static.rules, static.notes
+                ),
+                newline,
+            )
+        return _restore(not_run(static, f"when run, it {checked.summary}"), newline)
+    if first.ok:
+        passed = " and your test passed" if test else ""
+        said = (
+            " The error you pasted may depend on input, files or settings that differ here."
+            if error.strip()
+            else ""
+        )
+        return _no_fix(
+            "When I ran your program in the sandbox it finished without an error"
+            f"{passed}, so there was nothing to repair.{said}"
+        )
+    if first.failure is None:
+        return _no_fix(
+            f"When I ran your program in the sandbox it {first.summary}. The offline rules only "
+            "repair programs that stop with an error message."
+        )
+    found = await _search(text, first, static, budget, test)
+    return _restore(found, newline)
+
+
+async def _search(
+    text: str, first: Run, static: BuiltinFix, budget: _Budget, test: str
+) -> BuiltinFix:
+    assert first.failure is not None
+    seen = first.failure
+    intro = f"When I ran your program it stopped with `{seen.shown}`{_where(seen)}."
+    work, current, tried = Work(text), first, 0
+    for round_number in range(MAX_ROUNDS):
+        failure = current.failure
+        assert failure is not None
+        options: list[Change] = []
+        if round_number == 0 and static.fixed_code is not None:
+            options.append(_as_change(static))
+        found = await asyncio.to_thread(candidates, work.text, failure, test)
+        options += [c.change for c in found if c.tier == 0]
+        hinted = await asyncio.to_thread(fix_python, work.text, hint=failure.hint())
+        if hinted.fixed_code is not None:
+            options.append(_as_change(hinted))
+        options += [c.change for c in found if c.tier > 0]
+        unique = list({o.code: o for o in options if o.code != work.text}.values())
+        passing: Change | None = None
+        progress: tuple[Change, Run] | None = None
+        for option in unique:
+            if budget.left <= 0:
+                break
+            run = await budget.run(option.code)
+            tried += 1
+            if run.ok and run.stdout.startswith(current.stdout):
+                passing = option
+                break
+            if run.ok:
+                passing = passing or option
+            elif progress is None and _progressed(current, run):
+                progress = (option, run)
+        if passing is not None:
+            work.apply(passing)
+            body = explanation(work.notes)
+            return BuiltinFix(
+                work.text,
+                f"{intro}\n\n{body}\n\n{_ran_note(test)}",
+                tuple(work.rules),
+                tuple(work.notes),
+            )
+        if progress is None or budget.left <= 0:
+            break
+        work.apply(progress[0])
+        current = progress[1]
+    return _give_up(first, current, tried, static)
+
+
+def _give_up(first: Run, last: Run, tried: int, static: BuiltinFix) -> BuiltinFix:
+    assert first.failure is not None
+    failure = first.failure
+    parts = [f"When I ran your program it stopped with `{failure.shown}`{_where(failure)}."]
+    meaning = explain_error(failure.hint())
+    if meaning:
+        parts.append(meaning)
+    if tried:
+        parts.append(
+            f"I tried {tried} candidate change{'s' if tried != 1 else ''}, but none of them "
+            "made the program run without an error."
+        )
+    else:
+        parts.append("None of the offline rules recognises how to repair this error.")
+    if last is not first and last.failure is not None:
+        parts.append(
+            f"The closest attempt got further but then stopped with `{last.failure.shown}`."
+        )
+    return _no_fix(" ".join(parts))
+
+
+def _restore(fix: BuiltinFix, newline: str) -> BuiltinFix:
+    if newline == "\n" or fix.fixed_code is None:
+        return fix
+    return BuiltinFix(fix.fixed_code.replace("\n", newline), fix.explanation, fix.rules, fix.notes)
