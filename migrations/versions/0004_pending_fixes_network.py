@@ -31,9 +31,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pending_fixes")),
     )
-    op.create_index(
-        op.f("ix_pending_fixes_trial_id"), "pending_fixes", ["trial_id"], unique=False
-    )
+    op.create_index(op.f("ix_pending_fixes_trial_id"), "pending_fixes", ["trial_id"], unique=False)
     op.create_index(op.f("ix_pending_fixes_network"), "pending_fixes", ["network"], unique=False)
     op.create_index(
         op.f("ix_pending_fixes_expires_at"), "pending_fixes", ["expires_at"], unique=False
