@@ -20,6 +20,8 @@ class Case(NamedTuple):
     fixed: str  # a substring of the fixed program
     prints: str  # the fixed program's whole stdout
     test: str = ""  # the user's test, appended to the program
+    raises: str = ""  # the exception the program stops with (CPython 3.11)
+    line: int = 0  # the line it is raised on (past the program: in the test)
 
 
 CASES = [
@@ -28,6 +30,8 @@ CASES = [
         "items = [3, 5, 8]\nlast = items[len(items)]\nprint(last)\n",
         "items[len(items) - 1]",
         "8\n",
+        raises="IndexError: list index out of range",
+        line=2,
     ),
     Case(
         "index_range_plus_one",
@@ -38,6 +42,8 @@ CASES = [
         """),
         "range(len(names))",
         "ann\nbob\ncy\n",
+        raises="IndexError: list index out of range",
+        line=3,
     ),
     Case(
         "index_while_lte",
@@ -52,6 +58,8 @@ CASES = [
         """),
         "while i < len(nums):",
         "13\n",
+        raises="IndexError: list index out of range",
+        line=5,
     ),
     Case(
         "index_next_item",
@@ -62,18 +70,24 @@ CASES = [
         """),
         "range(len(temps) - 1)",
         "2\n-3\n6\n",
+        raises="IndexError: list index out of range",
+        line=3,
     ),
     Case(
         "key_case",
         'user = {"name": "Ann", "age": 31}\nprint(user["Name"])\n',
         'user["name"]',
         "Ann\n",
+        raises="KeyError: 'Name'",
+        line=2,
     ),
     Case(
         "key_typo",
         'prices = {"apple": 1.5, "banana": 0.25}\nprint(prices["banana"] + prices["aple"])\n',
         'prices["apple"]',
         "1.75\n",
+        raises="KeyError: 'aple'",
+        line=2,
     ),
     Case(
         "key_count_words",
@@ -85,24 +99,32 @@ CASES = [
         """),
         "counts[word] = counts.get(word, 0) + 1",
         "2\n",
+        raises="KeyError: 'the'",
+        line=3,
     ),
     Case(
         "str_plus_int",
         'age = 30\nprint("You are " + age + " years old")\n',
         "str(age)",
         "You are 30 years old\n",
+        raises='TypeError: can only concatenate str (not "int") to str',
+        line=2,
     ),
     Case(
         "int_plus_str",
         'total = 5\nextra = "3"\nprint(total + extra)\n',
         "int(extra)",
         "8\n",
+        raises="TypeError: unsupported operand type(s) for +: 'int' and 'str'",
+        line=3,
     ),
     Case(
         "str_compare_int",
         'score = "72"\nif score > 50:\n    print("pass")\n',
         "int(score) > 50",
         "pass\n",
+        raises="TypeError: '>' not supported between instances of 'str' and 'int'",
+        line=2,
     ),
     Case(
         "missing_argument",
@@ -116,6 +138,8 @@ CASES = [
         """),
         'greet("Ann", greeting)',
         "Hello, Ann\n",
+        raises="TypeError: greet() missing 1 required positional argument: 'greeting'",
+        line=6,
     ),
     Case(
         "extra_argument",
@@ -128,6 +152,8 @@ CASES = [
         """),
         "def area(width, height):",
         "12\n",
+        raises="TypeError: area() takes 1 positional argument but 2 were given",
+        line=5,
     ),
     Case(
         "method_without_self",
@@ -141,6 +167,8 @@ CASES = [
         """),
         "def bark(self):",
         "Woof\n",
+        raises="TypeError: Dog.bark() takes 0 positional arguments but 1 was given",
+        line=6,
     ),
     Case(
         "init_misspelled",
@@ -156,12 +184,16 @@ CASES = [
         """),
         "def __init__(self, x, y):",
         "3\n",
+        raises="TypeError: Point() takes no arguments",
+        line=7,
     ),
     Case(
         "implicit_multiplication",
         "x = 4\nprint(2(x + 1))\n",
         "2 * (x + 1)",
         "10\n",
+        raises="TypeError: 'int' object is not callable",
+        line=2,
     ),
     Case(
         "shadowed_builtin",
@@ -174,12 +206,16 @@ CASES = [
         """),
         "total += n",
         "6\n9\n",
+        raises="TypeError: 'int' object is not callable",
+        line=5,
     ),
     Case(
         "list_called",
         "colors = ['red', 'green']\nprint(colors(0))\n",
         "colors[0]",
         "red\n",
+        raises="TypeError: 'list' object is not callable",
+        line=2,
     ),
     Case(
         "none_from_function",
@@ -193,6 +229,8 @@ CASES = [
         """),
         "return result",
         "50\n",
+        raises="TypeError: unsupported operand type(s) for *: 'NoneType' and 'int'",
+        line=5,
     ),
     Case(
         "none_from_sort",
@@ -203,42 +241,56 @@ CASES = [
         """),
         "ranked = sorted(scores)",
         "70\n",
+        raises="TypeError: 'NoneType' object is not subscriptable",
+        line=3,
     ),
     Case(
         "push",
         "stack = []\nstack.push(1)\nstack.push(2)\nprint(stack)\n",
         "stack.append(1)",
         "[1, 2]\n",
+        raises="AttributeError: 'list' object has no attribute 'push'",
+        line=2,
     ),
     Case(
         "length",
         'word = "python"\nprint(word.length())\n',
         "len(word)",
         "6\n",
+        raises="AttributeError: 'str' object has no attribute 'length'",
+        line=2,
     ),
     Case(
         "has_key",
         'stock = {"pens": 3}\nif stock.has_key("pens"):\n    print("in stock")\n',
         '"pens" in stock',
         "in stock\n",
+        raises="AttributeError: 'dict' object has no attribute 'has_key'",
+        line=2,
     ),
     Case(
         "iteritems",
         'ages = {"ann": 31, "bob": 27}\nfor name, age in ages.iteritems():\n    print(name, age)\n',
         "ages.items()",
         "ann 31\nbob 27\n",
+        raises="AttributeError: 'dict' object has no attribute 'iteritems'",
+        line=2,
     ),
     Case(
         "method_on_number",
         "code = 2024\nprint(code.zfill(6))\n",
         "str(code).zfill(6)",
         "002024\n",
+        raises="AttributeError: 'int' object has no attribute 'zfill'",
+        line=2,
     ),
     Case(
         "int_of_decimal_text",
         'price = "3.5"\nprint(int(price) * 2)\n',
         "int(float(price))",
         "6\n",
+        raises="ValueError: invalid literal for int() with base 10: '3.5'",
+        line=2,
     ),
     Case(
         "average_of_empty",
@@ -252,6 +304,8 @@ CASES = [
         """),
         "if nums else 0",
         "3.0\n0\n",
+        raises="ZeroDivisionError: division by zero",
+        line=2,
     ),
     Case(
         "global_in_function",
@@ -269,30 +323,43 @@ CASES = [
         """),
         "global count",
         "2\n",
+        raises=(
+            "UnboundLocalError: cannot access local variable 'count' where it is not "
+            "associated with a value"
+        ),
+        line=5,
     ),
     Case(
         "unpack_dict",
         'stock = {"pens": 3, "ink": 5}\nfor item, qty in stock:\n    print(item, qty)\n',
         "stock.items()",
         "pens 3\nink 5\n",
+        raises="ValueError: too many values to unpack (expected 2)",
+        line=2,
     ),
     Case(
         "unpack_split",
         'line = "Ann,Smith,31"\nname, rest = line.split(",")\nprint(name, rest)\n',
         'line.split(",", 1)',
         "Ann Smith,31\n",
+        raises="ValueError: too many values to unpack (expected 2)",
+        line=2,
     ),
     Case(
         "format_args_outside",
         'name = "Ann"\nage = 31\nprint("%s is %d years old" % name, age)\n',
         "% (name, age)",
         "Ann is 31 years old\n",
+        raises="TypeError: not enough arguments for format string",
+        line=3,
     ),
     Case(
         "format_braces_with_percent",
         'name = "Ann"\nprint("Hello {}" % name)\n',
         '"Hello {}".format(name)',
         "Hello Ann\n",
+        raises="TypeError: not all arguments converted during string formatting",
+        line=2,
     ),
     Case(
         "dict_changed_while_iterating",
@@ -305,6 +372,8 @@ CASES = [
         """),
         "for item in list(stock):",
         "{'ink': 5}\n",
+        raises="RuntimeError: dictionary changed size during iteration",
+        line=2,
     ),
     Case(
         "recursion_no_base_case",
@@ -317,6 +386,8 @@ CASES = [
         """),
         "return 1",
         "120\n",
+        raises="RecursionError: maximum recursion depth exceeded",
+        line=2,
     ),
     Case(
         "recursion_base_skipped",
@@ -331,6 +402,8 @@ CASES = [
         """),
         "if n <= 0:",
         "liftoff\n",
+        raises="RecursionError: maximum recursion depth exceeded",
+        line=4,
     ),
     Case(
         "json_single_quotes",
@@ -342,42 +415,59 @@ CASES = [
         """),
         """'{"name": "Ann", "admin": true}'""",
         "Ann\n",
+        raises=(
+            "json.decoder.JSONDecodeError: Expecting property name enclosed in double quotes: "
+            "line 1 column 2 (char 1)"
+        ),
+        line=3,
     ),
     Case(
         "join_numbers",
         'nums = [1, 2, 3]\nprint(", ".join(nums))\n',
         "map(str, nums)",
         "1, 2, 3\n",
+        raises="TypeError: sequence item 0: expected str instance, int found",
+        line=2,
     ),
     Case(
         "loop_over_length",
         'names = ["ann", "bob"]\nfor i in len(names):\n    print(names[i])\n',
         "range(len(names))",
         "ann\nbob\n",
+        raises="TypeError: 'int' object is not iterable",
+        line=2,
     ),
     Case(
         "loop_item_as_index",
         'fruits = ["fig", "kiwi"]\nfor fruit in fruits:\n    print(fruits[fruit])\n',
         "print(fruit)",
         "fig\nkiwi\n",
+        raises="TypeError: list indices must be integers or slices, not str",
+        line=3,
     ),
     Case(
         "misspelled_builtin",
         "nums = [3, 1, 2]\nprint(sortd(nums))\n",
         "sorted(nums)",
         "[1, 2, 3]\n",
+        raises="NameError: name 'sortd' is not defined. Did you mean: 'sorted'?",
+        line=2,
     ),
     Case(
         "misspelled_module_import",
         "import maths\n\nprint(maths.sqrt(16))\n",
         "import math\n",
         "4.0\n",
+        raises="ModuleNotFoundError: No module named 'maths'",
+        line=1,
     ),
     Case(
         "misspelled_from_import",
         "from math import factorail\n\nprint(factorail(4))\n",
         "from math import factorial",
         "24\n",
+        raises="ImportError: cannot import name 'factorail' from 'math'",
+        line=1,
     ),
     Case(
         "off_by_one_with_test",
@@ -391,5 +481,7 @@ CASES = [
         "range(1, n + 1)",
         "",
         test="assert total_up_to(4) == 10\n",
+        raises="AssertionError",
+        line=7,
     ),
 ]

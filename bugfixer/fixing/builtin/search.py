@@ -18,6 +18,7 @@ from bugfixer.fixing.builtin.failure import Failure
 from bugfixer.fixing.builtin.model import BuiltinFix, Change, Note
 from bugfixer.fixing.builtin.runtime import candidates
 from bugfixer.fixing.builtin.work import Work, explanation
+from bugfixer.sandbox import SandboxUnavailable
 
 MAX_RUNS = 12  # sandbox runs per fix, the first (reproducing) run included
 MAX_ROUNDS = 3  # how many errors in a row one fix may repair
@@ -56,15 +57,40 @@ class _Budget:
         result = await self.runner.run_program(code, self.test)
         failure = None
         if result.outcome == "exception":
-            failure = Failure.from_run(
-                result.exception or "", result.exception_type or "", result.line
-            )
-        return Run(result.outcome, result.stdout or "", failure, result.summary())
+            # A line inside the user's test says nothing about which program line to edit.
+            line = None if getattr(result, "in_test", False) else result.line
+            failure = Failure.from_run(result.exception or "", result.exception_type or "", line)
+        said = result.summary()
+        return Run(result.outcome, result.stdout or "", failure, said[:1].lower() + said[1:])
 
 
 def _as_change(fix: BuiltinFix) -> Change:
     notes = tuple(Note(line, text) for line, text in fix.notes)
     return Change(code=fix.fixed_code or "", rule="+".join(fix.rules), notes=notes)
+
+
+def options_for(
+    text: str, failure: Failure, test: str = "", static: BuiltinFix | None = None
+) -> list[Change]:
+    """The edits to run for ``failure``, in order, without duplicates.
+
+    The static fix of the user's own error goes first, then the runtime rules' surest
+    guesses, then the static rules told about this failure, then the long shots.
+    """
+    found = candidates(text, failure, test)
+    options: list[Change] = []
+    if static is not None and static.fixed_code is not None:
+        options.append(_as_change(static))
+    options += [c.change for c in found if c.tier == 0]
+    hinted = fix_python(text, hint=failure.hint())
+    if hinted.fixed_code is not None:
+        options.append(_as_change(hinted))
+    options += [c.change for c in found if c.tier > 0]
+    unique: dict[str, Change] = {}
+    for option in options:
+        if option.code != text:
+            unique.setdefault(option.code, option)
+    return list(unique.values())
 
 
 def _progressed(before: Run, after: Run) -> bool:
@@ -88,13 +114,13 @@ def _ran_note(test: str) -> str:
     return "I ran the fixed program in an isolated sandbox: it now finishes without an error."
 
 
-def not_run(result: BuiltinFix, reason: str) -> BuiltinFix:
-    """The static answer, saying plainly that it was checked without being run."""
+def not_run(result: BuiltinFix, why: str) -> BuiltinFix:
+    """The static answer, saying plainly (``why``: a sentence) that it was not run."""
     if result.fixed_code is None:
         return result
     text = (
-        f"{result.explanation}\n\nI couldn't run the fixed program ({reason}), so it is "
-        "checked statically only: it parses and uses no undefined names, but it has not been run."
+        f"{result.explanation}\n\n{why} So this fix is checked statically only: it parses "
+        "and uses no undefined names, but it has not been run."
     )
     return BuiltinFix(result.fixed_code, text, result.rules, result.notes)
 
@@ -109,11 +135,13 @@ async def search_fix(code: str, error: str, test: str, runner: Runner) -> Builti
     text = code.replace("\r\n", "\n")
     static = await asyncio.to_thread(fix_python, text, error)
     budget = _Budget(runner, test, MAX_RUNS)
-    first = await budget.run(text)
+    try:
+        first = await budget.run(text)
+    except SandboxUnavailable as exc:
+        why = f"I couldn't run your program: {exc or 'the sandbox is unavailable'}."
+        return _restore(not_run(static, why), newline)
     if first.outcome == "waits_for_input":
-        return _restore(
-            not_run(static, "it waits for typed input, which the sandbox can't give"), newline
-        )
+        return _restore(not_run(static, f"I couldn't run your program: {first.summary}"), newline)
     if first.failure is None and static.fixed_code is not None:
         checked = await budget.run(static.fixed_code)
         if checked.ok:
@@ -124,7 +152,8 @@ async def search_fix(code: str, error: str, test: str, runner: Runner) -> Builti
                 ),
                 newline,
             )
-        return _restore(not_run(static, f"when run, it {checked.summary}"), newline)
+        why = f"When I ran the fixed program in the sandbox, {checked.summary}"
+        return _restore(not_run(static, why), newline)
     if first.ok:
         passed = " and your test passed" if test else ""
         said = (
@@ -138,7 +167,7 @@ async def search_fix(code: str, error: str, test: str, runner: Runner) -> Builti
         )
     if first.failure is None:
         return _no_fix(
-            f"When I ran your program in the sandbox it {first.summary}. The offline rules only "
+            f"When I ran your program in the sandbox, {first.summary} The offline rules only "
             "repair programs that stop with an error message."
         )
     found = await _search(text, first, static, budget, test)
@@ -155,16 +184,8 @@ async def _search(
     for round_number in range(MAX_ROUNDS):
         failure = current.failure
         assert failure is not None
-        options: list[Change] = []
-        if round_number == 0 and static.fixed_code is not None:
-            options.append(_as_change(static))
-        found = await asyncio.to_thread(candidates, work.text, failure, test)
-        options += [c.change for c in found if c.tier == 0]
-        hinted = await asyncio.to_thread(fix_python, work.text, hint=failure.hint())
-        if hinted.fixed_code is not None:
-            options.append(_as_change(hinted))
-        options += [c.change for c in found if c.tier > 0]
-        unique = list({o.code: o for o in options if o.code != work.text}.values())
+        first_try = static if round_number == 0 else None
+        unique = await asyncio.to_thread(options_for, work.text, failure, test, first_try)
         passing: Change | None = None
         progress: tuple[Change, Run] | None = None
         for option in unique:

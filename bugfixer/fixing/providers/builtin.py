@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from bugfixer.config import Settings
 
 _PYTHON = {"python", "python3", "py", "python 3"}
-_OFF = "the sandbox that runs code is turned off here"
+_OFF = "I couldn't run the fixed program because the sandbox that runs code is turned off here."
 
 
 @register("builtin")
