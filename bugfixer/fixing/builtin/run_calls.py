@@ -25,6 +25,11 @@ _KEYWORDS = {
     "min": ("key", "default"),
     "int": ("base",),
 }
+# Words people reach for instead of the real keyword.
+_KEYWORD_ALIASES = {
+    "separator": "sep", "seperator": "sep", "delimiter": "sep", "ending": "end",
+    "endl": "end", "reversed": "reverse", "descending": "reverse", "keyfunc": "key",
+}  # fmt: skip
 # What to call a variable that hides a built-in function, so the function works again.
 _RENAMES = {
     "sum": "total", "list": "items", "str": "text", "max": "largest", "min": "smallest",
@@ -183,13 +188,19 @@ def _misnamed_init(ctx: RunCtx, cls_name: str) -> Iterator[Candidate]:
 @handles("TypeError")
 def unexpected_keyword(ctx: RunCtx) -> Iterator[Candidate]:
     match = ctx.match(r"(\w+)\(\) got an unexpected keyword argument '(\w+)'")
-    if not match:
+    invalid = ctx.match(r"'(\w+)' is an invalid keyword argument for (\w+)\(\)")
+    if match:
+        name, bad = match.groups()
+    elif invalid:
+        bad, name = invalid.groups()
+    else:
         return
-    name, bad = match.groups()
     options = list(_KEYWORDS.get(name, ()))
     for func in ctx.functions(name):
         options += [a.arg for a in _params(func) + func.args.kwonlyargs]
     close = difflib.get_close_matches(bad, options, n=1, cutoff=0.6)
+    if _KEYWORD_ALIASES.get(bad.lower()) in options:
+        close = [_KEYWORD_ALIASES[bad.lower()]]
     for call in _calls(ctx, name):
         for keyword in call.keywords:
             if keyword.arg == bad and close:
@@ -239,7 +250,8 @@ def not_callable(ctx: RunCtx) -> Iterator[Candidate]:
     for call in ctx.on_line(ast.Call):
         func = call.func
         between = ctx.text[ctx.end(func) : ctx.end(func) + 1]
-        if kind in ("int", "float") and between == "(" and not isinstance(func, ast.Attribute):
+        numeric = kind in ("int", "float") and between == "("
+        if numeric and call.args and not isinstance(func, ast.Attribute):
             tier = (
                 0
                 if isinstance(func, ast.Constant | ast.BinOp) or ctx.seg(func).endswith(")")
@@ -272,10 +284,10 @@ def not_callable(ctx: RunCtx) -> Iterator[Candidate]:
                 f"`[ ]`, round brackets call a function.",
             )
         if (
-            isinstance(func, ast.Attribute)
+            isinstance(func, ast.Attribute | ast.Name)
             and not call.args
             and not call.keywords
-            and kind != "module"
+            and kind not in ("module", "type", "NoneType")
         ):
             yield ctx.candidate(
                 ctx.edit((ctx.end(func), ctx.end(call), "")),

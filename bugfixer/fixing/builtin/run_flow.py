@@ -92,7 +92,7 @@ def global_assigned_in_function(ctx: RunCtx) -> Iterator[Candidate]:
 
 @handles("RuntimeError")
 def changed_while_iterating(ctx: RunCtx) -> Iterator[Candidate]:
-    if not ctx.match(r"(dictionary|set) changed size during iteration|dictionary keys changed"):
+    if not ctx.match(r"(?i)(dictionary|set) changed size during iteration|keys changed during"):
         return
     loops = [*ctx.on_line(ast.For), *ctx.on_line(ast.comprehension)]
     for loop in loops:
@@ -157,8 +157,9 @@ def _base_values(func: ast.FunctionDef | ast.AsyncFunctionDef, calls: list[ast.C
     return ["0", "None"]
 
 
-@handles("RecursionError")
+@handles("RecursionError", "IndexError")
 def recursion_without_base(ctx: RunCtx) -> Iterator[Candidate]:
+    """Also an IndexError: ``items[0] + total(items[1:])`` fails once the list runs out."""
     if ctx.statement is None:
         return
     func = ctx.function_of(ctx.statement)
@@ -167,6 +168,8 @@ def recursion_without_base(ctx: RunCtx) -> Iterator[Candidate]:
     calls = _recursive_calls(func)
     for call in calls[:1]:
         shrink = _shrinking(func, call)
+        if ctx.failure.exc_type == "IndexError" and (shrink is None or shrink[1] != "slice"):
+            return
         if shrink is None:
             yield from _never_shrinks(ctx, func, call)
             continue

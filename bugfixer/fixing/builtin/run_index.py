@@ -43,6 +43,15 @@ def _range_fixes(ctx: RunCtx, loop: ast.AST, index: ast.AST) -> Iterator[Candida
         return
     uses_var = isinstance(index, ast.Name) and index.id == target.id
     stop = it.args[-1] if len(it.args) <= 2 else it.args[1]
+    sub = ctx.parent.get(index)
+    if uses_var and isinstance(stop, ast.Constant) and isinstance(sub, ast.Subscript):
+        length = f"len({ctx.seg(sub.value)})"
+        yield ctx.candidate(
+            ctx.replace(stop, length),
+            "index_off_by_one",
+            f"the loop counts to {ctx.shown(stop)}, but `{ctx.shown(sub.value)}` has fewer "
+            f"items; `{length}` makes the loop stop at its end whatever its size.",
+        )
     bumped = _plus(stop)
     if uses_var and bumped and _len_of(bumped[0]) is not None:
         yield ctx.candidate(
@@ -97,6 +106,14 @@ def index_past_end(ctx: RunCtx) -> Iterator[Candidate]:
         return
     for sub in ctx.on_line(ast.Subscript):
         index = sub.slice
+        if isinstance(index, ast.Constant) and type(index.value) is int and index.value >= 1:
+            yield ctx.candidate(
+                ctx.replace(index, str(index.value - 1)),
+                "index_off_by_one",
+                f"positions start at 0, so item number {index.value} is at position "
+                f"{index.value - 1}, and `{ctx.shown(sub)}` is past the end.",
+                tier=1,
+            )
         inner = _len_of(index)
         if inner is not None:
             yield ctx.candidate(

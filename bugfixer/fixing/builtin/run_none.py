@@ -68,6 +68,14 @@ def _missing_return(ctx: RunCtx) -> Iterator[Candidate]:
     for func in _callees(ctx):
         last = func.body[-1]
         options = _results(func)[:MAX_RETURNS]
+        if isinstance(last, ast.Expr) and not isinstance(last.value, ast.Call | ast.Constant):
+            # ``s / len(nums)`` on its own line: computed, then thrown away.
+            yield ctx.candidate(
+                ctx.replace_statement(last, [f"return {ctx.seg(last.value)}"]),
+                "missing_return",
+                f"`{func.name}()` computes `{ctx.shown(last.value)}` but never returns it, so "
+                "calling it gives `None`; it needs `return` in front.",
+            )
         if (
             isinstance(last, ast.Expr)
             and is_call(last.value, "print")

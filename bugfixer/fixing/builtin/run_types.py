@@ -66,7 +66,19 @@ def text_and_numbers(ctx: RunCtx) -> Iterator[Candidate]:
         symbol = symbol.strip()
         ops = _operations(ctx, symbol)
         words = any(_is_text(n) for op in ops for n in op[1:])
-        for _, left, right in ops:
+        if left_type == right_type == "str" and not symbol.startswith("+"):
+            why = f"`{symbol}` needs numbers, but both sides are text"
+            for rank, func in enumerate(("int", "float")):
+                for _, left, right in ops:
+                    code = ctx.edit(
+                        (ctx.start(left), ctx.start(left), f"{func}("),
+                        (ctx.end(left), ctx.end(left), ")"),
+                        (ctx.start(right), ctx.start(right), f"{func}("),
+                        (ctx.end(right), ctx.end(right), ")"),
+                    )
+                    note = f"{why}, so I converted both with `{func}()`."
+                    yield ctx.candidate(code, "mixed_types", note, rank)
+        for _, left, right in ops if left_type != right_type else ():
             pairs = ((left, left_type, right_type), (right, right_type, left_type))
             for side, side_type, other_type in pairs:
                 if side_type == "str" and not _is_text(side):
@@ -284,12 +296,10 @@ def immutable_item_assignment(ctx: RunCtx) -> Iterator[Candidate]:
         return
     name, index = ctx.seg(target.value), ctx.seg(target.slice)
     if match.group(1) == "str":
-        after = (
-            f"{index} + 1"
-            if not isinstance(target.slice, ast.Constant)
-            else str(target.slice.value + 1)
-        )
-        new = f"{name} = {name}[:{index}] + {ctx.seg(stmt.value)} + {name}[{after}:]"
+        constant = isinstance(target.slice, ast.Constant) and type(target.slice.value) is int
+        after = str(target.slice.value + 1) if constant else f"{index} + 1"
+        before = "" if constant and target.slice.value == 0 else f"{name}[:{index}] + "
+        new = f"{name} = {before}{ctx.seg(stmt.value)} + {name}[{after}:]"
         yield ctx.candidate(
             ctx.replace(stmt, new),
             "immutable_item_assignment",
@@ -317,3 +327,23 @@ def tuple_to_list(ctx: RunCtx, name: str) -> Iterator[str]:
         ):
             items = ", ".join(ctx.seg(item) for item in node.value.elts)
             yield ctx.replace(node.value, f"[{items}]")
+
+
+@handles("TypeError")
+def unhashable(ctx: RunCtx) -> Iterator[Candidate]:
+    """A list used as a dictionary key or set item: a tuple holds the same and can be."""
+    match = ctx.match(r"unhashable type: '(list|set)'")
+    if not match:
+        return
+    func = "tuple" if match.group(1) == "list" else "frozenset"
+    why = (
+        f"a {match.group(1)} can change, so it can't be a dictionary key or a set item; "
+        f"`{func}(...)` holds the same items and can"
+    )
+    for call in ctx.on_line(ast.Call):
+        if is_call(call, "add", "count") and isinstance(call.func, ast.Attribute):
+            for arg in call.args[:1]:
+                yield _convert(ctx, arg, func, why)
+    for sub in ctx.on_line(ast.Subscript):
+        if not isinstance(sub.slice, ast.Slice):
+            yield _convert(ctx, sub.slice, func, why)
