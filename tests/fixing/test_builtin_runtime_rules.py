@@ -51,13 +51,13 @@ def test_every_proposed_edit_compiles_and_defines_its_names(case: Case):
 @pytest.mark.parametrize(
     ("code", "raises", "line"),
     [
-        ("x = [1, 2]\nprint(x[5])\n", "IndexError: list index out of range", 2),
+        ("x = []\nprint(x[0])\n", "IndexError: list index out of range", 2),
         ('d = {"a": 1}\nprint(d["zzz"])\n', "KeyError: 'zzz'", 2),
         ("print(undefined_thing)\n", "NameError: name 'undefined_thing' is not defined", 1),
         ("raise SystemError('boom')\n", "SystemError: boom", 1),
         ("x = 1\n", "AssertionError", 5),
     ],
-    ids=["index_without_len", "key_unlike_any", "unknown_name", "unknown_error", "no_test"],
+    ids=["first_of_empty", "key_unlike_any", "unknown_name", "unknown_error", "no_test"],
 )
 def test_errors_without_a_recognisable_cause_propose_nothing(code: str, raises: str, line: int):
     failure = Failure.from_run(raises, raises.split(":")[0], line)
