@@ -470,6 +470,192 @@ CASES = [
         line=1,
     ),
     Case(
+        "both_sides_text",
+        'a = "10"\nb = "4"\nprint(a - b)\n',
+        "int(a) - int(b)",
+        "6\n",
+        raises="TypeError: unsupported operand type(s) for -: 'str' and 'str'",
+        line=3,
+    ),
+    Case(
+        "expression_not_returned",
+        dedent("""
+            def average(nums):
+                total = sum(nums)
+                total / len(nums)
+
+
+            print(average([1, 3]) + 1)
+        """),
+        "return total / len(nums)",
+        "3.0\n",
+        raises="TypeError: unsupported operand type(s) for +: 'NoneType' and 'int'",
+        line=6,
+    ),
+    Case(
+        "module_called",
+        "import random\n\nrandom.seed(4)\nprint(random() < 1)\n",
+        "random.random()",
+        "True\n",
+        raises="TypeError: 'module' object is not callable",
+        line=4,
+    ),
+    Case(
+        "unhashable_list",
+        "seen = set()\nseen.add([1, 2])\nprint(len(seen))\n",
+        "seen.add(tuple([1, 2]))",
+        "1\n",
+        raises="TypeError: unhashable type: 'list'",
+        line=2,
+    ),
+    Case(
+        "keyword_typo",
+        'print("a", "b", seperator="-")\n',
+        'sep="-"',
+        "a-b\n",
+        raises="TypeError: 'seperator' is an invalid keyword argument for print()",
+        line=1,
+    ),
+    Case(
+        "remove_missing_item",
+        "items = [1, 2, 3]\nitems.remove(4)\nprint(items)\n",
+        "if 4 in items:",
+        "[1, 2, 3]\n",
+        raises="ValueError: list.remove(x): x not in list",
+        line=2,
+    ),
+    Case(
+        "max_of_empty",
+        "scores = []\nprint(max(scores))\n",
+        "max(scores, default=0)",
+        "0\n",
+        raises="ValueError: max() arg is an empty sequence",
+        line=2,
+    ),
+    Case(
+        "set_changed_while_iterating",
+        dedent("""
+            seen = {1, 2, 3, 4}
+            for x in seen:
+                if x % 2 == 0:
+                    seen.remove(x)
+            print(seen)
+        """),
+        "for x in list(seen):",
+        "{1, 3}\n",
+        raises="RuntimeError: Set changed size during iteration",
+        line=2,
+    ),
+    Case(
+        "recursion_over_slices",
+        dedent("""
+            def total(items):
+                return items[0] + total(items[1:])
+
+
+            print(total([1, 2, 3]))
+        """),
+        "if not items:",
+        "6\n",
+        raises="IndexError: list index out of range",
+        line=2,
+    ),
+    Case(
+        "tuple_append",
+        "point = (1, 2)\npoint.append(3)\nprint(point)\n",
+        "point = [1, 2]",
+        "[1, 2, 3]\n",
+        raises="AttributeError: 'tuple' object has no attribute 'append'",
+        line=2,
+    ),
+    Case(
+        "list_join",
+        'words = ["a", "b", "c"]\nprint(words.join("-"))\n',
+        '"-".join(words)',
+        "a-b-c\n",
+        raises="AttributeError: 'list' object has no attribute 'join'",
+        line=2,
+    ),
+    Case(
+        "dict_keys_index",
+        'd = {"a": 1, "b": 2}\nprint(d.keys()[0])\n',
+        "list(d.keys())[0]",
+        "a\n",
+        raises="TypeError: 'dict_keys' object is not subscriptable",
+        line=2,
+    ),
+    Case(
+        "zero_in_range",
+        "total = 0\nfor d in range(5):\n    total += 10 % d\nprint(total)\n",
+        "range(1, 5)",
+        "3\n",
+        raises="ZeroDivisionError: integer modulo by zero",
+        line=3,
+    ),
+    Case(
+        "attribute_called",
+        dedent("""
+            class Pet:
+                def __init__(self):
+                    self.name = "Rex"
+
+
+            print(Pet().name())
+        """),
+        "print(Pet().name)",
+        "Rex\n",
+        raises="TypeError: 'str' object is not callable",
+        line=6,
+    ),
+    Case(
+        "length_of_number",
+        "n = 12345\nprint(len(n))\n",
+        "len(str(n))",
+        "5\n",
+        raises="TypeError: object of type 'int' has no len()",
+        line=2,
+    ),
+    Case(
+        "range_of_division",
+        "n = 7\nfor i in range(n / 2):\n    print(i)\n",
+        "range(n // 2)",
+        "0\n1\n2\n",
+        raises="TypeError: 'float' object cannot be interpreted as an integer",
+        line=2,
+    ),
+    Case(
+        "string_item_assignment",
+        'word = "cat"\nword[0] = "b"\nprint(word)\n',
+        'word = "b" + word[1:]',
+        "bat\n",
+        raises="TypeError: 'str' object does not support item assignment",
+        line=2,
+    ),
+    Case(
+        "text_times_decimal",
+        'price = "2.5"\nprint(price * 2.0)\n',
+        "float(price) * 2.0",
+        "5.0\n",
+        raises="TypeError: can't multiply sequence by non-int of type 'float'",
+        line=2,
+    ),
+    Case(
+        "odd_check_on_text",
+        'n = "7"\nif n % 2 == 1:\n    print("odd")\n',
+        "int(n) % 2",
+        "odd\n",
+        raises="TypeError: not all arguments converted during string formatting",
+        line=2,
+    ),
+    Case(
+        "substring_not_found",
+        's = "hello"\nprint(s.index("z"))\n',
+        's.find("z")',
+        "-1\n",
+        raises="ValueError: substring not found",
+        line=2,
+    ),
+    Case(
         "off_by_one_with_test",
         dedent("""
             def total_up_to(n):
