@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from bugfixer.fixing.builtin import rules_indent, rules_syntax, rules_typos
 from bugfixer.fixing.builtin.errors import Hint, explain_error, parse_error
-from bugfixer.fixing.builtin.imports import missing_import
+from bugfixer.fixing.builtin.imports import import_line, missing_import
 from bugfixer.fixing.builtin.model import BuiltinFix, Change
 from bugfixer.fixing.builtin.rules_attrs import misspelled_attribute
 from bugfixer.fixing.builtin.rules_imports import misspelled_import
@@ -111,13 +111,20 @@ def _fix_semantics(work: Work, hint: Hint) -> None:
             if fix is None or fix.code == work.text or compile_error(fix.code) is not None:
                 continue
             after = undefined_set(fix.code)
-            if after is None or not after <= before:
+            if after is None or not _importable(after - before, fix.code):
                 continue
             work.apply(fix)
             used.add(rule)
             changed = True
         if not changed:
             return
+
+
+def _importable(names: frozenset[str], code: str) -> bool:
+    """New undefined names are acceptable only if a later pass can import them
+    (``maths.sqrt`` renamed to ``math.sqrt`` still needs ``import math``)."""
+    tree = parse(code) if names else None
+    return not names or (tree is not None and all(import_line(tree, n) for n in names))
 
 
 def _no_fix(hint: Hint, reason: str) -> BuiltinFix:

@@ -22,6 +22,9 @@ from bugfixer.sandbox import SandboxUnavailable
 
 MAX_RUNS = 12  # sandbox runs per fix, the first (reproducing) run included
 MAX_ROUNDS = 3  # how many errors in a row one fix may repair
+# A run stopped by a limit took the whole time limit: it costs as much as several runs,
+# so a fix never waits on more than a few of them.
+LIMIT_COST = 4
 
 
 class Runner(Protocol):
@@ -49,12 +52,13 @@ class Run:
 
 class _Budget:
     def __init__(self, runner: Runner, test: str, runs: int) -> None:
-        self.runner, self.test, self.left, self.used = runner, test or None, runs, 0
+        self.runner, self.test, self.left = runner, test or None, runs
 
     async def run(self, code: str) -> Run:
         self.left -= 1
-        self.used += 1
         result = await self.runner.run_program(code, self.test)
+        if result.outcome in ("timeout", "cpu_limit", "memory_limit"):
+            self.left -= LIMIT_COST - 1
         failure = None
         if result.outcome == "exception":
             # A line inside the user's test says nothing about which program line to edit.
