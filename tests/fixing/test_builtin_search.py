@@ -90,8 +90,29 @@ def test_explanation_names_the_error_it_saw_and_the_users_line(sandbox: Sandbox)
 def test_a_syntax_fix_is_run_before_it_is_offered(sandbox: Sandbox):
     result, runs = fix(sandbox, "x = 7\nif x > 5\n    print('big')\n")
     assert result.fixed_code == "x = 7\nif x > 5:\n    print('big')\n"
-    assert len(runs) == 2
+    assert runs == [result.fixed_code]
+    assert result.explanation.startswith("Line 2: `if x > 5` is missing the colon")
     assert "it now finishes without an error" in result.explanation
+
+
+def test_a_syntax_error_and_a_runtime_error_are_fixed_together(sandbox: Sandbox):
+    code = "items = [1, 2]\nif len(items) > 1\n    print(items[len(items)])\n"
+    result, _ = fix(sandbox, code)
+    assert result.fixed_code == (
+        "items = [1, 2]\nif len(items) > 1:\n    print(items[len(items) - 1])\n"
+    )
+    assert result.explanation.startswith(
+        "When I ran the program with its syntax fixed it stopped with `IndexError"
+    )
+    assert "I made 2 fixes:\n- Line 2:" in result.explanation
+    assert "\n- Line 3:" in result.explanation
+
+
+def test_code_python_cannot_read_is_not_run_at_all(sandbox: Sandbox):
+    result, runs = fix(sandbox, "asdf qwer zxcv\n")
+    assert result.fixed_code is None
+    assert runs == []
+    assert "can't read it on line 1" in result.explanation
 
 
 def test_two_errors_in_a_row_are_fixed_one_after_the_other(sandbox: Sandbox):

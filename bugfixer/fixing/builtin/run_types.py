@@ -50,56 +50,62 @@ def _is_text(node: ast.AST) -> bool:
 
 @handles("TypeError")
 def text_and_numbers(ctx: RunCtx) -> Iterator[Candidate]:
-    """``"Age: " + 30``, ``total + "5"``, ``"10" - 1``, ``"3" < 5``."""
+    """``"Age: " + 30``, ``total + "5"``, ``"10" - "4"``, ``"3" < 5``."""
     concat = ctx.match(r'can only concatenate str \(not "(\w+)"\) to str')
     operand = ctx.match(r"unsupported operand type\(s\) for ([^:]+): '(\w+)' and '(\w+)'")
     compare = ctx.match(r"'([<>=!]+)' not supported between instances of '(\w+)' and '(\w+)'")
     if concat:
-        why = "`+` can join text to text only, not to a number"
-        for node, left, right in _operations(ctx, "+") + _operations(ctx, "+="):
-            if not _is_text(right):
-                yield _convert(ctx, right, "str", why)
-            if concat.group(1) in _NUMBERS and not _is_text(left) and isinstance(node, ast.BinOp):
-                yield _convert(ctx, left, concat.group(1), "the text holds a number", tier=1)
+        yield from _joined_to_text(ctx, concat.group(1))
     elif operand and "str" in operand.groups()[1:] and "NoneType" not in operand.groups():
-        symbol, left_type, right_type = operand.groups()
-        symbol = symbol.strip()
-        ops = _operations(ctx, symbol)
-        words = any(_is_text(n) for op in ops for n in op[1:])
-        if left_type == right_type == "str" and not symbol.startswith("+"):
-            why = f"`{symbol}` needs numbers, but both sides are text"
-            for rank, func in enumerate(("int", "float")):
-                for _, left, right in ops:
-                    code = ctx.edit(
-                        (ctx.start(left), ctx.start(left), f"{func}("),
-                        (ctx.end(left), ctx.end(left), ")"),
-                        (ctx.start(right), ctx.start(right), f"{func}("),
-                        (ctx.end(right), ctx.end(right), ")"),
-                    )
-                    note = f"{why}, so I converted both with `{func}()`."
-                    yield ctx.candidate(code, "mixed_types", note, rank)
-        for _, left, right in ops if left_type != right_type else ():
-            pairs = ((left, left_type, right_type), (right, right_type, left_type))
-            for side, side_type, other_type in pairs:
-                if side_type == "str" and not _is_text(side):
-                    order = ["float", "int"] if other_type == "float" else ["int", "float"]
-                    why = f"`{symbol}` needs two numbers, but `{ctx.shown(side)}` is text"
-                    for rank, func in enumerate(order):
-                        yield _convert(ctx, side, func, why, tier=rank + (1 if words else 0))
-                elif side_type in _NUMBERS and symbol.startswith("+"):
-                    why = "`+` can't join text and a number"
-                    yield _convert(ctx, side, "str", why, tier=0 if words else 1)
-    elif (
-        compare
-        and "str" in compare.groups()[1:]
-        and set(compare.groups()[1:]) <= {"str", *_NUMBERS}
-    ):
+        yield from _arithmetic_on_text(ctx, operand.group(1).strip(), *operand.groups()[1:])
+    elif compare and set(compare.groups()[1:]) in ({"str", "int"}, {"str", "float"}):
         number = "float" if "float" in compare.groups() else "int"
         for node in ctx.on_line(ast.Compare):
             for side in [node.left, *node.comparators]:
                 if not isinstance(side, ast.Constant):
                     why = "text and numbers can't be compared with `<` or `>`"
                     yield _convert(ctx, side, number, why)
+
+
+def _joined_to_text(ctx: RunCtx, other: str) -> Iterator[Candidate]:
+    why = "`+` can join text to text only, not to a number"
+    for node, left, right in _operations(ctx, "+") + _operations(ctx, "+="):
+        if not _is_text(right):
+            yield _convert(ctx, right, "str", why)
+        if other in _NUMBERS and not _is_text(left) and isinstance(node, ast.BinOp):
+            yield _convert(ctx, left, other, "the text holds a number", tier=1)
+
+
+def _arithmetic_on_text(
+    ctx: RunCtx, symbol: str, left_type: str, right_type: str
+) -> Iterator[Candidate]:
+    ops = _operations(ctx, symbol)
+    if left_type == right_type == "str":
+        why = f"`{symbol}` needs numbers, but both sides are text"
+        for rank, func in enumerate(("int", "float")):
+            for _, left, right in ops:
+                code = ctx.edit(
+                    (ctx.start(left), ctx.start(left), f"{func}("),
+                    (ctx.end(left), ctx.end(left), ")"),
+                    (ctx.start(right), ctx.start(right), f"{func}("),
+                    (ctx.end(right), ctx.end(right), ")"),
+                )
+                note = f"{why}, so I converted both with `{func}()`."
+                yield ctx.candidate(code, "mixed_types", note, rank)
+        return
+    # ``1 + " apples"`` is building text; ``total + extra`` is more likely arithmetic.
+    words = any(_is_text(n) for op in ops for n in op[1:])
+    for _, left, right in ops:
+        pairs = ((left, left_type, right_type), (right, right_type, left_type))
+        for side, side_type, other_type in pairs:
+            if side_type == "str" and not _is_text(side):
+                order = ["float", "int"] if other_type == "float" else ["int", "float"]
+                why = f"`{symbol}` needs two numbers, but `{ctx.shown(side)}` is text"
+                for rank, func in enumerate(order):
+                    yield _convert(ctx, side, func, why, tier=rank + (1 if words else 0))
+            elif side_type in _NUMBERS and symbol.startswith("+"):
+                why = "`+` can't join text and a number"
+                yield _convert(ctx, side, "str", why, tier=0 if words else 1)
 
 
 @handles("TypeError")

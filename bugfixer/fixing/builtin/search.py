@@ -17,6 +17,7 @@ from bugfixer.fixing.builtin.errors import explain_error
 from bugfixer.fixing.builtin.failure import Failure
 from bugfixer.fixing.builtin.model import BuiltinFix, Change, Note
 from bugfixer.fixing.builtin.runtime import candidates
+from bugfixer.fixing.builtin.source import compile_error
 from bugfixer.fixing.builtin.work import Work, explanation
 from bugfixer.sandbox import SandboxUnavailable
 
@@ -138,26 +139,51 @@ async def search_fix(code: str, error: str, test: str, runner: Runner) -> Builti
     newline = "\r\n" if "\r\n" in code else "\n"
     text = code.replace("\r\n", "\n")
     static = await asyncio.to_thread(fix_python, text, error)
+    work = Work(text)
+    if compile_error(text) is not None:
+        if static.fixed_code is None:
+            return static  # nothing can run until Python can read it
+        # A program Python can't read can't be run: the syntax fixes are the start.
+        work.apply(_as_change(static))
     budget = _Budget(runner, test, MAX_RUNS)
     try:
-        first = await budget.run(text)
+        first = await budget.run(work.text)
     except SandboxUnavailable as exc:
         why = f"I couldn't run your program: {exc or 'the sandbox is unavailable'}."
         return _restore(not_run(static, why), newline)
     if first.outcome == "waits_for_input":
         return _restore(not_run(static, f"I couldn't run your program: {first.summary}"), newline)
-    if first.failure is None and static.fixed_code is not None:
+    if work.notes:  # the syntax fixes above
+        result = await _from_syntax_fix(work, first, static, budget, test)
+    elif first.failure is None:
+        result = await _nothing_raised(text, first, static, budget, error, test)
+    else:
+        result = await _search(work, first, static, budget, test)
+    return _restore(result, newline)
+
+
+async def _from_syntax_fix(
+    work: Work, first: Run, static: BuiltinFix, budget: _Budget, test: str
+) -> BuiltinFix:
+    if first.ok:
+        return _proven(work, "", test)
+    if first.failure is None:
+        return not_run(static, f"When I ran the fixed program in the sandbox, {first.summary}")
+    return await _search(work, first, None, budget, test)
+
+
+async def _nothing_raised(
+    text: str, first: Run, static: BuiltinFix, budget: _Budget, error: str, test: str
+) -> BuiltinFix:
+    """The program ran without an uncaught exception (or hit a limit)."""
+    if static.fixed_code is not None:
         checked = await budget.run(static.fixed_code)
         if checked.ok:
-            note = _ran_note(test)
-            return _restore(
-                BuiltinFix(
-                    static.fixed_code, f"{static.explanation}\n\n{note}", static.rules, static.notes
-                ),
-                newline,
-            )
+            work = Work(text)
+            work.apply(_as_change(static))
+            return _proven(work, "", test)
         why = f"When I ran the fixed program in the sandbox, {checked.summary}"
-        return _restore(not_run(static, why), newline)
+        return not_run(static, why)
     if first.ok:
         passed = " and your test passed" if test else ""
         said = (
@@ -169,22 +195,26 @@ async def search_fix(code: str, error: str, test: str, runner: Runner) -> Builti
             "When I ran your program in the sandbox it finished without an error"
             f"{passed}, so there was nothing to repair.{said}"
         )
-    if first.failure is None:
-        return _no_fix(
-            f"When I ran your program in the sandbox, {first.summary} The offline rules only "
-            "repair programs that stop with an error message."
-        )
-    found = await _search(text, first, static, budget, test)
-    return _restore(found, newline)
+    return _no_fix(
+        f"When I ran your program in the sandbox, {first.summary} The offline rules only "
+        "repair programs that stop with an error message."
+    )
+
+
+def _proven(work: Work, intro: str, test: str) -> BuiltinFix:
+    body = explanation(work.notes)
+    text = "\n\n".join(part for part in (intro, body, _ran_note(test)) if part)
+    return BuiltinFix(work.text, text, tuple(work.rules), tuple(work.notes))
 
 
 async def _search(
-    text: str, first: Run, static: BuiltinFix, budget: _Budget, test: str
+    work: Work, first: Run, static: BuiltinFix | None, budget: _Budget, test: str
 ) -> BuiltinFix:
     assert first.failure is not None
     seen = first.failure
-    intro = f"When I ran your program it stopped with `{seen.shown}`{_where(seen)}."
-    work, current, tried = Work(text), first, 0
+    program = "your program" if not work.notes else "the program with its syntax fixed"
+    intro = f"When I ran {program} it stopped with `{seen.shown}`{_where(seen)}."
+    current, tried = first, 0
     for round_number in range(MAX_ROUNDS):
         failure = current.failure
         assert failure is not None
@@ -206,25 +236,18 @@ async def _search(
                 progress = (option, run)
         if passing is not None:
             work.apply(passing)
-            body = explanation(work.notes)
-            return BuiltinFix(
-                work.text,
-                f"{intro}\n\n{body}\n\n{_ran_note(test)}",
-                tuple(work.rules),
-                tuple(work.notes),
-            )
+            return _proven(work, intro, test)
         if progress is None or budget.left <= 0:
             break
         work.apply(progress[0])
         current = progress[1]
-    return _give_up(first, current, tried, static)
+    return _give_up(intro, first, current, tried)
 
 
-def _give_up(first: Run, last: Run, tried: int, static: BuiltinFix) -> BuiltinFix:
+def _give_up(intro: str, first: Run, last: Run, tried: int) -> BuiltinFix:
     assert first.failure is not None
-    failure = first.failure
-    parts = [f"When I ran your program it stopped with `{failure.shown}`{_where(failure)}."]
-    meaning = explain_error(failure.hint())
+    parts = [intro]
+    meaning = explain_error(first.failure.hint())
     if meaning:
         parts.append(meaning)
     if tried:
