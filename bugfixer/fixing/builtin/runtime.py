@@ -7,11 +7,13 @@ drops every proposal that doesn't compile or uses a name the program didn't have
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 
 from bugfixer.fixing.builtin.failure import Candidate, Failure, RunCtx
 from bugfixer.fixing.builtin.source import compile_error, parse, undefined_set
 
+log = logging.getLogger(__name__)
 RuntimeRule = Callable[[RunCtx], Iterator[Candidate]]
 _RULES: dict[str, list[RuntimeRule]] = {}
 MAX_CANDIDATES = 24
@@ -67,8 +69,10 @@ def candidates(text: str, failure: Failure, test: str = "") -> list[Candidate]:
     for rule in _RULES.get(failure.exc_type, []):
         try:
             proposals = list(rule(ctx))
-        except (RecursionError, ValueError, IndexError, AttributeError, TypeError):
-            # A rule that trips over unusual code simply has nothing to offer for it.
+        except Exception:
+            # A rule that trips over unusual code has nothing to offer for it; the others
+            # still do, and the user still gets an answer.
+            log.warning("runtime rule %s failed on %s", rule.__name__, failure.shown, exc_info=True)
             continue
         for proposal in proposals:
             code = proposal.change.code
