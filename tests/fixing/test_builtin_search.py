@@ -11,13 +11,13 @@ import shutil
 from dataclasses import dataclass, field
 
 import pytest
-from bugfixer.sandbox import RunResult, Sandbox, SandboxLimits
 
 from bugfixer.config import Settings
 from bugfixer.fixing.builtin.search import MAX_RUNS, search_fix
 from bugfixer.fixing.providers import build_provider
 from bugfixer.fixing.providers.base import FixPrompt
 from bugfixer.fixing.providers.builtin import BuiltinProvider
+from bugfixer.sandbox import RunResult, Sandbox, SandboxLimits
 from tests.fixing.runtime_cases import CASES, Case
 
 if shutil.which("bwrap") is None:  # pragma: no cover - make test installs bubblewrap
