@@ -144,7 +144,7 @@ def test_an_error_no_rule_knows_is_answered_honestly_without_code(sandbox: Sandb
     code = "import math\nprint(math.sqrt(-1))\n"
     result, runs = fix(sandbox, code)
     assert result.fixed_code is None
-    assert result.explanation.startswith("I couldn't find a fix that runs.")
+    assert result.explanation.startswith("I couldn't find a confident fix for this code.")
     assert "`ValueError: math domain error` on line 2" in result.explanation
     assert len(runs) == 1
 

@@ -131,7 +131,7 @@ def not_run(result: BuiltinFix, why: str) -> BuiltinFix:
 
 
 def _no_fix(reason: str) -> BuiltinFix:
-    return BuiltinFix(None, f"I couldn't find a fix that runs. {reason}".strip(), ())
+    return BuiltinFix(None, f"I couldn't find a confident fix for this code. {reason}".strip(), ())
 
 
 async def search_fix(code: str, error: str, test: str, runner: Runner) -> BuiltinFix:
