@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from bugfixer.config import Settings
-    from bugfixer.fixing.builtin.search import Runner
+    from bugfixer.sandbox import Sandbox
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Provider(ABC):
 
     @classmethod
     @abstractmethod
-    def from_settings(cls, settings: Settings, *, sandbox: Runner | None = None) -> Provider:
+    def from_settings(cls, settings: Settings, *, sandbox: Sandbox | None = None) -> Provider:
         """Build from settings; ``sandbox`` runs code for providers that use one."""
 
     @abstractmethod
@@ -96,7 +96,7 @@ def provider_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def build_provider(settings: Settings, *, sandbox: Runner | None = None) -> Provider:
+def build_provider(settings: Settings, *, sandbox: Sandbox | None = None) -> Provider:
     """The configured provider; ``sandbox`` overrides the one built from the settings."""
     _load_builtin_providers()
     try:

@@ -9,6 +9,7 @@ from bugfixer.fixing.builtin import fix_python
 from bugfixer.fixing.builtin.search import Runner, not_run, search_fix
 from bugfixer.fixing.languages import LANGUAGES
 from bugfixer.fixing.providers.base import FixPrompt, Provider, ProviderReply, register
+from bugfixer.sandbox import Sandbox
 
 if TYPE_CHECKING:
     from bugfixer.config import Settings
@@ -32,11 +33,7 @@ class BuiltinProvider(Provider):
 
     @classmethod
     def from_settings(cls, settings: Settings, *, sandbox: Runner | None = None) -> BuiltinProvider:
-        if sandbox is None:
-            from bugfixer.sandbox import Sandbox
-
-            sandbox = Sandbox.from_settings(settings)
-        return cls(sandbox)
+        return cls(sandbox if sandbox is not None else Sandbox.from_settings(settings))
 
     async def complete(self, prompt: FixPrompt) -> ProviderReply:
         language = prompt.language.strip().lower()

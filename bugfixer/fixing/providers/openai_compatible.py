@@ -28,7 +28,7 @@ from bugfixer.fixing.providers.base import (
 
 if TYPE_CHECKING:
     from bugfixer.config import Settings
-    from bugfixer.fixing.builtin.search import Runner
+    from bugfixer.sandbox import Sandbox
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class OpenAICompatibleProvider(Provider):
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, sandbox: Runner | None = None
+        cls, settings: Settings, *, sandbox: Sandbox | None = None
     ) -> OpenAICompatibleProvider:
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
         return cls(
