@@ -20,9 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bugfixer.sandbox import RunResult, Sandbox  # noqa: E402
-
 from bugfixer.fixing.builtin.search import search_fix  # noqa: E402
+from bugfixer.sandbox import RunResult, Sandbox  # noqa: E402
 
 
 def d(text: str) -> str:
