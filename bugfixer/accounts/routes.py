@@ -12,7 +12,6 @@ from bugfixer.accounts import service as accounts
 from bugfixer.accounts.mail import Email, MailError, recent_outbox
 from bugfixer.accounts.models import User
 from bugfixer.billing import service as billing
-from bugfixer.billing.plans import format_money
 from bugfixer.deps import (
     ContextDep,
     CsrfProtected,
@@ -255,7 +254,6 @@ def _account_page(
         subscription=billing.current_subscription(session=session, user_id=me.user_id),
         transactions=billing.ledger(session=session, user_id=me.user_id),
         plan_names={p.code: p.name for p in ctx.plans},
-        money=lambda cents, currency: format_money(cents, currency, exact=True),
         fixes=list_fixes(session=session, identity=me, limit=20),
         api_keys=accounts.list_api_keys(session=session, user_id=me.user_id),
         **extra,

@@ -1,0 +1,112 @@
+"""Every page of the site, at phone and desktop widths: it fits, axe finds nothing serious.
+
+The tour follows a visitor: fixes, a fix with no answer, the last free fix, the paywall,
+the legal pages and the API docs, then an account with an API key, password reset by
+the dev outbox, and the admin page. Payment pages are audited in test_payments_flow.
+Screenshots land in test-artifacts/ as NAME-390.png and NAME-1280.png.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bugfixer.main import create_app
+from tests.browser.audit import audit
+from tests.browser.test_fix_page import fill_and_submit
+from tests.conftest import make_settings
+from tests.support.server import serve
+
+pytestmark = pytest.mark.browser
+
+EMAIL = "boss@example.com"
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture
+def site(tmp_path):
+    settings = make_settings(tmp_path, admin_emails=EMAIL, contact_email="help@example.com")
+    with serve(create_app(settings)) as base:
+        yield base
+
+
+def fix(page) -> None:  # type: ignore[no-untyped-def]
+    fill_and_submit(page)
+    page.wait_for_selector("#fixed-code")
+
+
+def test_a_visitors_pages(browser, site):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+
+    page.goto(site + "/")
+    audit(page, "home")
+    fix(page)
+    audit(page, "home-result")
+    fix_url = page.locator(".permalink").get_attribute("href")
+
+    page.get_by_label("Code").fill("x = 1\n")
+    page.get_by_label("Error message or traceback").fill("")
+    page.get_by_role("button", name="Fix my code").click()
+    page.wait_for_selector("#no-fix")
+    audit(page, "home-no-fix")
+
+    fix(page)
+    assert "last free fix" in page.locator("#quota-note").inner_text()
+    page.goto(site + "/")
+    assert "This is your last free fix" in page.locator("#quota-note").inner_text()
+    page.get_by_label("Code").fill("x" * 24_000)
+    page.locator("#code-too-long").wait_for()
+    audit(page, "home-too-long")
+
+    page.goto(site + "/fixes")
+    audit(page, "history")
+    page.goto(site + fix_url)
+    audit(page, "saved-fix")
+    for path in ("/pricing", "/terms", "/privacy", "/refunds", "/login", "/signup", "/reset"):
+        page.goto(site + path)
+        audit(page, path.strip("/"))
+    page.goto(site + "/no-such-page")
+    audit(page, "not-found")
+    page.goto(site + "/docs")
+    page.get_by_role("button", name="Authorize").wait_for()
+    audit(page, "api-docs")
+
+    page.goto(site + "/")
+    fix(page)
+    fill_and_submit(page)
+    page.wait_for_url("**/pricing**")
+    audit(page, "paywall")
+    context.close()
+
+
+def test_an_account_holders_pages(browser, site):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(site + "/signup")
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    page.wait_for_url("**/account")
+    page.goto(site + "/")
+    fix(page)
+    page.goto(site + "/account")
+    page.get_by_label("Key name").fill("laptop")
+    page.get_by_role("button", name="Create API key").click()
+    page.locator("#new-api-key").wait_for()
+    audit(page, "account")
+    page.goto(site + "/admin")
+    audit(page, "admin")
+
+    page.get_by_role("button", name="Sign out").click()
+    page.goto(site + "/reset")
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_role("button", name="Send reset link").click()
+    page.locator("#reset-sent").wait_for()
+    audit(page, "reset-sent")
+    page.get_by_role("link", name="outbox").click()
+    page.wait_for_url("**/dev/outbox")
+    audit(page, "outbox")
+    page.locator("pre.mail-body a").first.click()
+    page.get_by_label("New password").wait_for()
+    audit(page, "reset-form")
+    context.close()
