@@ -170,11 +170,11 @@ def stylesheet() -> str:
 
 
 def highlight(code: str, language: str) -> Markup:
-    return Markup(_highlight(code, _lexer(language), _formatter()))
+    return Markup(_highlight(code, lexer_for(language), _formatter()))
 
 
 @lru_cache(maxsize=64)
-def _lexer(language: str) -> Lexer:
+def lexer_for(language: str) -> Lexer:
     try:
         return get_lexer_by_name(language, stripnl=False, ensurenl=False)
     except ClassNotFound:
@@ -194,7 +194,7 @@ def highlight_lines(code: str, language: str) -> list[Markup]:
     reopened on the next line, which keeps every fragment well-formed.
     """
     lines: list[list[str]] = [[]]
-    for token, value in _lexer(language).get_tokens(code):
+    for token, value in lexer_for(language).get_tokens(code):
         cls = _css_class(token)
         for i, piece in enumerate(value.split("\n")):
             if i:

@@ -24,6 +24,11 @@ class FixRequest(BaseModel):
     code: StrictStr = Field(description="The buggy code (required).")
     error: StrictStr | None = Field(None, description="The error message or traceback.")
     language: StrictStr | None = Field(None, description="Language; detected when absent.")
+    test: StrictStr | None = Field(
+        None,
+        max_length=10_000,
+        description="Optional test code for the program (up to 10,000 characters).",
+    )
 
 
 class Check(BaseModel):
