@@ -25,9 +25,10 @@ class LegalPage:
 
 TERMS = """\
 # What this service is
-{operator_name} runs Code Bug Fixer: you paste code and the error it raises, and get an \
-explanation of the bug and a fixed version. Every visitor gets {free_fixes} free fixes; a \
-subscription gives unlimited fixes for as long as it is paid.
+Code Bug Fixer explains the bug in code you paste, with the error it raises, and gives you \
+a fixed version. Every visitor gets {free_fixes} free fixes; a subscription gives unlimited \
+fixes for as long as it is paid. These terms are an agreement between you and \
+{operator_name}, which runs this site.
 
 # Your code
 You keep every right to the code you paste and to the fixes you receive. Paste only code \

@@ -29,6 +29,14 @@ def site(tmp_path):
         yield base
 
 
+def watch_console(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """Errors the page logs: CSP refusals, failed scripts, missing files."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
+
+
 def fix(page) -> None:  # type: ignore[no-untyped-def]
     fill_and_submit(page)
     page.wait_for_selector("#fixed-code")
@@ -37,6 +45,7 @@ def fix(page) -> None:  # type: ignore[no-untyped-def]
 def test_a_visitors_pages(browser, site):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
+    console = watch_console(page)
 
     page.goto(site + "/")
     audit(page, "home")
@@ -76,12 +85,15 @@ def test_a_visitors_pages(browser, site):
     fill_and_submit(page)
     page.wait_for_url("**/pricing**")
     audit(page, "paywall")
+    # The 404 page and the 402 fetch are logged by Chromium as failed loads; nothing else.
+    assert [e for e in console if "status of 40" not in e] == []
     context.close()
 
 
 def test_an_account_holders_pages(browser, site):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
+    console = watch_console(page)
     page.goto(site + "/signup")
     page.get_by_label("Email").fill(EMAIL)
     page.get_by_label("Password").fill(PASSWORD)
@@ -109,4 +121,5 @@ def test_an_account_holders_pages(browser, site):
     page.locator("pre.mail-body a").first.click()
     page.get_by_label("New password").wait_for()
     audit(page, "reset-form")
+    assert console == []
     context.close()

@@ -150,3 +150,32 @@ def test_with_an_llm_provider_the_form_offers_every_language(tmp_path):
 def test_reset_request_in_development_points_to_the_outbox(client):
     r = client.post("/reset", data={"csrf_token": csrf_token(client, "/reset"), "email": "x@y.z"})
     assert 'href="/dev/outbox"' in r.text
+
+
+def test_signup_page_names_the_plan_being_bought_when_given_one(app):
+    """The template is ready for the route to pass the chosen plan (`plan`, a catalog Plan)."""
+    from starlette.requests import Request
+
+    from bugfixer.billing.plans import find_plan
+    from bugfixer.metering.identity import Identity
+
+    request = Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/signup",
+            "query_string": b"",
+            "headers": [],
+            "state": {"csrf_token": "t", "identity": Identity()},
+            "server": ("test", 80),
+            "scheme": "http",
+        }
+    )
+    template = app.state.ctx.templates.get_template("signup.html")
+    plan = find_plan(app.state.ctx.plans, "quarterly")
+    html = template.render(request=request, plan=plan, next="/billing/checkout", form={})
+    assert (
+        "Creating your account for the <strong>Quarterly</strong> plan ($12.00 every 3 months)"
+        in html
+    )
+    assert "Creating your account for" not in template.render(request=request, next="", form={})
