@@ -106,6 +106,11 @@ def test_an_account_holders_pages(browser, site):
     page.get_by_role("button", name="Create API key").click()
     page.locator("#new-api-key").wait_for()
     audit(page, "account")
+    keys = page.locator("#api-keys tbody tr")
+    assert keys.count() == 1
+    assert "laptop" in keys.inner_text() and "Never" in keys.inner_text()  # not used yet
+    page.reload()  # no second key, and the secret is not shown again
+    assert keys.count() == 1 and page.locator("#new-api-key").count() == 0
     page.goto(site + "/admin")
     audit(page, "admin")
 
