@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import sys
 import threading
 import time
@@ -70,7 +71,7 @@ def fix(  # type: ignore[no-untyped-def]
 
     Locally it uses the configured provider; with --server it calls that server's API.
     In a terminal the output is coloured (set NO_COLOR to turn that off) and a spinner
-    shows the time taken.
+    shows the time taken and, locally, the explanation as the model writes it.
 
     \b
     Exit codes:
@@ -95,13 +96,13 @@ def fix(  # type: ignore[no-untyped-def]
         )
     code = file.read()
     stderr = sys.stderr
-    with spinner(stderr, enabled=not quiet and stderr.isatty()):
+    with spinner(stderr, enabled=not quiet and stderr.isatty()) as status:
         if server:
             out = fix_on_server(
                 server, api_key, code=code, error=error_text, language=language, test=test
             )
         else:
-            out = fix_locally(code=code, error=error_text, language=language)
+            out = fix_locally(code=code, error=error_text, language=language, on_text=status)
     fixed = out["status"] == "fixed"
     if as_json:
         click.echo(json.dumps(out, indent=2))
@@ -117,12 +118,19 @@ def fix(  # type: ignore[no-untyped-def]
 # -- running the fix -----------------------------------------------------------------------
 
 
-def fix_locally(*, code: str, error: str | None, language: str | None) -> dict[str, Any]:
+def fix_locally(
+    *,
+    code: str,
+    error: str | None,
+    language: str | None,
+    on_text: Status | None = None,
+) -> dict[str, Any]:
+    """Fix with the configured provider; ``on_text`` sees the explanation as it streams."""
     from bugfixer.config import SettingsError, load_settings
     from bugfixer.errors import AppError, ProviderUnavailable
     from bugfixer.fixing.providers import build_provider
     from bugfixer.fixing.render import unified_diff
-    from bugfixer.fixing.service import Attempt, attempt_fix, validate_input
+    from bugfixer.fixing.service import Attempt, Delta, Retrying, attempt_fix, validate_input
 
     try:
         settings = load_settings()
@@ -133,9 +141,14 @@ def fix_locally(*, code: str, error: str | None, language: str | None) -> dict[s
         provider = build_provider(settings)
         try:
             fix_input = validate_input(code=code, error=error, language=language, settings=settings)
-            async for event in attempt_fix(provider=provider, fix_input=fix_input, stream=False):
+            stream = on_text is not None and on_text.enabled
+            async for event in attempt_fix(provider=provider, fix_input=fix_input, stream=stream):
                 if isinstance(event, Attempt):
                     return event, fix_input.language
+                if on_text is not None and isinstance(event, Delta):
+                    on_text.add(event.text)
+                elif on_text is not None and isinstance(event, Retrying):
+                    on_text.restart("the first answer failed a check; asking once more: ")
             raise AssertionError("no attempt")
         finally:
             await provider.aclose()
@@ -317,11 +330,38 @@ def print_footer(out: dict[str, Any], *, server: str | None) -> None:
 _FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
+class Status:
+    """What the spinner line shows after the time: the latest words of the explanation."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._text = ""
+        self._lock = threading.Lock()
+
+    def add(self, text: str) -> None:
+        with self._lock:
+            self._text = (self._text + text)[-500:]
+
+    def restart(self, text: str) -> None:
+        with self._lock:
+            self._text = text
+
+    def tail(self, width: int) -> str:
+        with self._lock:
+            words = " ".join(self._text.split())
+        return words[-width:] if width > 0 else ""
+
+
 @contextmanager
-def spinner(stream: TextIO, *, enabled: bool, label: str = "Fixing") -> Iterator[None]:
-    """A spinner with the seconds elapsed, on standard error, while the fix is made."""
+def spinner(stream: TextIO, *, enabled: bool, label: str = "Fixing") -> Iterator[Status]:
+    """A spinner with the seconds elapsed on standard error, and the text so far after it.
+
+    The line is redrawn in place and cleared at the end, so the result that follows is
+    printed once, formatted, and standard output never sees any of it.
+    """
+    status = Status(enabled)
     if not enabled:
-        yield
+        yield status
         return
     stop = threading.Event()
     started = time.monotonic()
@@ -329,15 +369,17 @@ def spinner(stream: TextIO, *, enabled: bool, label: str = "Fixing") -> Iterator
     def spin() -> None:
         frame = 0
         while not stop.wait(0.1):
-            elapsed = int(time.monotonic() - started)
-            stream.write(f"\r{_FRAMES[frame % len(_FRAMES)]} {label}… {elapsed} s")
+            head = f"{_FRAMES[frame % len(_FRAMES)]} {label}… {int(time.monotonic() - started)} s"
+            room = shutil.get_terminal_size((80, 24)).columns - len(head) - 4
+            text = status.tail(room)
+            stream.write(f"\r\033[K{head}" + (f"  {text}" if text else ""))
             stream.flush()
             frame += 1
 
     thread = threading.Thread(target=spin, name="spinner", daemon=True)
     thread.start()
     try:
-        yield
+        yield status
     finally:
         stop.set()
         thread.join()

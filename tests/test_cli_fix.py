@@ -210,7 +210,7 @@ def run_in_terminal(args: list[str], env: dict[str, str], cwd: Path) -> str:
 
 
 def test_in_a_terminal_there_is_colour_and_a_spinner_with_the_time(broken_file, tmp_path):
-    with FakeLLM(GOOD) as fake:
+    with FakeLLM(GOOD, chunk_delay_s=0.3) as fake:
         fake.script([Delay(1.3, GOOD)])
         env = {
             **clean_environ(),
@@ -223,6 +223,8 @@ def test_in_a_terminal_there_is_colour_and_a_spinner_with_the_time(broken_file, 
         env.pop("NO_COLOR", None)
         shown = run_in_terminal(["fix", str(broken_file), "--error", ERROR], env, tmp_path)
         assert "Fixing… 1 s" in shown  # the spinner counted the seconds
+        # ...and showed the explanation while the model was still writing it
+        assert re.search(r"Fixing… \d+ s  The `def` header", shown)
         assert "\x1b[32m+def f():" in shown  # the added line, in green
         assert ANSI_COLOUR.search(shown.split("Fixed code")[1].split("Changes")[0])
 

@@ -66,7 +66,7 @@ def explanation_html(text: str) -> Markup:
     for line in text.replace("\r\n", "\n").split("\n"):
         if fence is not None:
             if _FENCE.match(line):
-                blocks.append(f"<pre><code>{escape(chr(10).join(fence))}</code></pre>")
+                blocks.append(f'<pre tabindex="0"><code>{escape(chr(10).join(fence))}</code></pre>')
                 fence = None
             else:
                 fence.append(line)
@@ -92,7 +92,7 @@ def explanation_html(text: str) -> Markup:
                 flush()
             para.append(line.strip())
     if fence is not None:
-        blocks.append(f"<pre><code>{escape(chr(10).join(fence))}</code></pre>")
+        blocks.append(f'<pre tabindex="0"><code>{escape(chr(10).join(fence))}</code></pre>')
     flush()
     return Markup("".join(blocks))
 
@@ -329,6 +329,13 @@ def verification_summary(verification: Verification, *, fixed: bool) -> Verifica
         return VerificationSummary(
             f"Ran your code: {'passes' if ran.ok else 'fails'}",
             "ok" if ran.ok else "bad",
+            details,
+        )
+    examples = checks.get("doctests")
+    if examples is not None and not examples.skipped:
+        return VerificationSummary(
+            f"Ran your docstring examples: {'pass' if examples.ok else 'fail'}",
+            "ok" if examples.ok else "bad",
             details,
         )
     if any(not c.skipped for c in verification.checks):

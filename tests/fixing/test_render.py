@@ -63,6 +63,16 @@ def test_verification_says_in_words_what_was_checked():
         ],
     )
     assert verification_summary(ran, fixed=True).headline == "Ran your code: passes"
+    examples = Verification(
+        ok=True,
+        checks=[
+            Check(name="runs", ok=True, skipped=True, message="Nothing to run."),
+            Check(name="doctests", ok=True, message="2 examples pass."),
+        ],
+    )
+    assert verification_summary(examples, fixed=True).headline == (
+        "Ran your docstring examples: pass"
+    )
     skipped = Verification(
         ok=True, checks=[Check(name="runs", ok=True, skipped=True, message="No sandbox here.")]
     )

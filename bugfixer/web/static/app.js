@@ -84,6 +84,7 @@
     };
     const pushFence = () => {
       const pre = document.createElement("pre");
+      pre.tabIndex = 0; // it may scroll sideways, so the keyboard must reach it
       const code = document.createElement("code");
       code.textContent = fence.join("\n");
       pre.append(code);
