@@ -104,8 +104,10 @@ def test_quarterly_plan_paid_in_the_browser_gives_unlimited_fixes_until_the_canc
 
     page.get_by_role("button", name="Subscribe to the Quarterly plan").click()
     page.wait_for_url("**/signup?next=**")
-    assert page.locator("#signup-plan").inner_text().startswith(
-        "Creating your account for the Quarterly plan ($12.00 every 3 months)."
+    assert (
+        page.locator("#signup-plan")
+        .inner_text()
+        .startswith("Creating your account for the Quarterly plan ($12.00 every 3 months).")
     )
     audit(page, "payments-signup-before-checkout")
     sign_up(page)
