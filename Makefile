@@ -23,11 +23,13 @@ run: $(STAMP)
 
 # Chromium drives the browser tests; PostgreSQL runs the same tests as SQLite does;
 # npm fetches axe-core, which the browser tests inject into pages (never served to users).
+# bubblewrap is the sandbox that runs programs to verify fixes.
 system-packages:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	test -x /usr/lib/postgresql/15/bin/pg_ctl || missing="$$missing postgresql"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
+	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

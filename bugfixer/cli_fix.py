@@ -23,7 +23,6 @@ from urllib.parse import urljoin
 import click
 
 EXIT_FIXED, EXIT_NO_FIX, EXIT_USAGE, EXIT_DENIED, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
-MAX_TEST_CHARS = 10_000
 
 
 class FixFailed(click.ClickException):
@@ -45,7 +44,7 @@ class FixFailed(click.ClickException):
     "--test",
     "test_file",
     type=click.File("r", encoding="utf-8"),
-    help="A test for the code (up to 10,000 characters), sent with --server.",
+    help="Python test code that the fixed program must pass (e.g. assert f() == 1).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option(
@@ -88,12 +87,6 @@ def fix(  # type: ignore[no-untyped-def]
     if api_key and not server:
         raise click.UsageError("--api-key needs --server")
     test = test_file.read() if test_file is not None else None
-    if test is not None and not server:
-        raise click.UsageError("--test needs --server: the local engine does not run tests")
-    if test is not None and len(test) > MAX_TEST_CHARS:
-        raise click.UsageError(
-            f"the test is {len(test):,} characters; the limit is {MAX_TEST_CHARS:,}"
-        )
     code = file.read()
     stderr = sys.stderr
     with spinner(stderr, enabled=not quiet and stderr.isatty()) as status:
@@ -102,7 +95,9 @@ def fix(  # type: ignore[no-untyped-def]
                 server, api_key, code=code, error=error_text, language=language, test=test
             )
         else:
-            out = fix_locally(code=code, error=error_text, language=language, on_text=status)
+            out = fix_locally(
+                code=code, error=error_text, language=language, test=test, on_text=status
+            )
     fixed = out["status"] == "fixed"
     if as_json:
         click.echo(json.dumps(out, indent=2))
@@ -123,14 +118,17 @@ def fix_locally(
     code: str,
     error: str | None,
     language: str | None,
+    test: str | None = None,
     on_text: Status | None = None,
 ) -> dict[str, Any]:
     """Fix with the configured provider; ``on_text`` sees the explanation as it streams."""
     from bugfixer.config import SettingsError, load_settings
     from bugfixer.errors import AppError, ProviderUnavailable
+    from bugfixer.fixing.pipeline import Attempt, Delta, Pipeline, Retrying
     from bugfixer.fixing.providers import build_provider
     from bugfixer.fixing.render import unified_diff
-    from bugfixer.fixing.service import Attempt, Delta, Retrying, attempt_fix, validate_input
+    from bugfixer.fixing.service import validate_input
+    from bugfixer.sandbox import Sandbox
 
     try:
         settings = load_settings()
@@ -139,10 +137,17 @@ def fix_locally(
 
     async def run() -> tuple[Attempt, str]:
         provider = build_provider(settings)
+        pipeline = Pipeline(
+            provider=provider,
+            sandbox=Sandbox.from_settings(settings),
+            candidates=settings.fix_candidates,
+        )
         try:
-            fix_input = validate_input(code=code, error=error, language=language, settings=settings)
+            fix_input = validate_input(
+                code=code, error=error, language=language, test=test, settings=settings
+            )
             stream = on_text is not None and on_text.enabled
-            async for event in attempt_fix(provider=provider, fix_input=fix_input, stream=stream):
+            async for event in pipeline.attempt(fix_input, stream=stream):
                 if isinstance(event, Attempt):
                     return event, fix_input.language
                 if on_text is not None and isinstance(event, Delta):

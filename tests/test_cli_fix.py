@@ -58,7 +58,7 @@ def test_exit_0_prints_explanation_fixed_code_diff_and_what_was_checked(broken_f
     out = result.stdout
     assert out.index("Explanation") < out.index("Fixed code") < out.index("Changes")
     assert "-def f()\n+def f():\n" in out
-    assert out.rstrip().endswith("Checked statically: not run")
+    assert out.rstrip().endswith("Ran your code: passes")  # in the sandbox
     assert not ANSI_COLOUR.search(out)  # not a terminal: plain text
 
 
@@ -78,9 +78,10 @@ def test_through_a_server_the_messages_carry_absolute_urls(broken_file, server):
 
 def test_a_test_file_is_sent_along_to_the_server(broken_file, server, tmp_path):
     test = tmp_path / "test_broken.py"
-    test.write_text("from broken import f\nassert f() == 1\n")
+    test.write_text("assert f() == 1\n")
     result = run("fix", str(broken_file), "--error", ERROR, "--server", server, "--test", str(test))
     assert result.exit_code == 0, result.output
+    assert "Ran your code: passes" in result.stdout
 
 
 # -- 1: no fix found -----------------------------------------------------------------------
@@ -112,12 +113,12 @@ def test_other_languages_locally_get_a_hint_for_the_operator(tmp_path):
     ("args", "words"),
     [
         (["--api-key", "bfk_x"], "--api-key needs --server"),
-        (["--test", "TEST"], "--test needs --server"),
         (["--language", "cobol"], "not supported"),
+        (["--test", "TEST"], "test is 10,001 characters; the limit is 10,000"),
     ],
 )
 def test_exit_2_on_usage_errors(broken_file, tmp_path, args, words):
-    (tmp_path / "t.py").write_text("assert True\n")
+    (tmp_path / "t.py").write_text("#" * 10_001)
     args = [str(tmp_path / "t.py") if a == "TEST" else a for a in args]
     result = run("fix", str(broken_file), *args)
     assert result.exit_code == 2
@@ -131,7 +132,7 @@ def test_exit_2_when_the_server_refuses_the_input(tmp_path, server):
     assert "the limit is 20,000" in result.stderr
 
 
-def test_a_test_over_the_limit_is_refused_before_sending(broken_file, tmp_path, server):
+def test_a_test_over_the_limit_is_refused_by_the_server(broken_file, tmp_path, server):
     (tmp_path / "t.py").write_text("#" * 10_001)
     result = run("fix", str(broken_file), "--server", server, "--test", str(tmp_path / "t.py"))
     assert result.exit_code == 2 and "the limit is 10,000" in result.output

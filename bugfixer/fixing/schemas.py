@@ -26,8 +26,8 @@ class FixRequest(BaseModel):
     language: StrictStr | None = Field(None, description="Language; detected when absent.")
     test: StrictStr | None = Field(
         None,
-        max_length=10_000,
-        description="Optional test code for the program (up to 10,000 characters).",
+        description="Optional Python test code run after the fixed program, which must pass "
+        "(e.g. `assert mid([3, 1, 2]) == 2`).",
     )
 
 
@@ -39,8 +39,13 @@ class Check(BaseModel):
 
 
 class Verification(BaseModel):
-    ok: bool
+    ok: bool = Field(description="Every check that ran passed.")
     checks: list[Check]
+    reproduced: bool | None = Field(
+        None,
+        description="Whether running the original program raised the error that was given "
+        "(null when it was not run).",
+    )
 
 
 class UsagePublic(BaseModel):
