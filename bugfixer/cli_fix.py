@@ -136,12 +136,9 @@ def fix_locally(
         raise FixFailed(str(exc), EXIT_USAGE) from None
 
     async def run() -> tuple[Attempt, str]:
-        provider = build_provider(settings)
-        pipeline = Pipeline(
-            provider=provider,
-            sandbox=Sandbox.from_settings(settings),
-            candidates=settings.fix_candidates,
-        )
+        sandbox = Sandbox.from_settings(settings)
+        provider = build_provider(settings, sandbox=sandbox)
+        pipeline = Pipeline(provider=provider, sandbox=sandbox, candidates=settings.fix_candidates)
         try:
             fix_input = validate_input(
                 code=code, error=error, language=language, test=test, settings=settings
