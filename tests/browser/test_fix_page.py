@@ -96,3 +96,19 @@ def test_bad_input_shows_a_clear_message(page, live_server):
     page.get_by_role("button", name="Fix my code").click()
     page.wait_for_selector("#form-error:not([hidden])")
     assert "code is empty" in page.locator("#form-error").inner_text()
+
+
+def test_a_users_test_is_run_with_the_fix(page, live_server):
+    code = "def mid(xs):\n    return sorted(xs)[len(xs) // 2]\n\nprint(mid([3, 1, 2])\n"
+    page.goto(live_server + "/")
+    page.get_by_label("Code", exact=True).fill(code)
+    assert not page.locator("#test").is_visible()  # folded until asked for
+    page.get_by_text("Test (optional)").click()
+    page.locator("#test").fill("assert mid([3, 1, 2]) == 2")
+    assert page.locator("#test-count").inner_text() == "26 / 10,000"
+    page.get_by_role("button", name="Fix my code").click()
+    page.wait_for_selector("#fixed-code")
+    assert "print(mid([3, 1, 2]))" in page.locator("#fixed-code").inner_text()
+    checks = page.locator(".checks").inner_text()
+    assert "with your test" in checks
+    screenshot(page, "fix-page-with-test")

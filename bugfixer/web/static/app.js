@@ -123,7 +123,7 @@
 
   // -- character counts and limits --------------------------------------------------
 
-  const NAMES = { code: "Your code", error: "The error message" };
+  const NAMES = { code: "Your code", error: "The error message", test: "Your test" };
 
   function checkLength(textarea) {
     const max = Number(textarea.dataset.max);
@@ -138,6 +138,8 @@
     }
     textarea.classList.toggle("over", over);
     textarea.setAttribute("aria-invalid", over ? "true" : "false");
+    const folded = textarea.closest("details");
+    if (over && folded) folded.open = true;
     if (message) {
       const text = over
         ? NAMES[textarea.id] + " is " + fmt(length) + " characters; the limit is " + fmt(max) +
