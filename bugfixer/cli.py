@@ -36,7 +36,10 @@ def main() -> None:
 @click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
 @click.option("--reload", is_flag=True, help="Restart on code changes (development).")
 def serve(host: str, port: int, workers: int, reload: bool) -> None:
-    """Run the web app and API with uvicorn."""
+    """Run the web app and API with uvicorn.
+
+    X-Forwarded-For/-Proto are believed only from BUGFIXER_TRUSTED_PROXIES.
+    """
     import uvicorn
 
     from bugfixer import migrate
@@ -53,10 +56,22 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
         port=port,
         workers=workers,
         reload=reload,
-        proxy_headers=True,
         access_log=False,
         log_level=settings.log_level.lower(),
+        **proxy_options(settings),
     )
+
+
+def proxy_options(settings: Settings) -> dict[str, object]:
+    """uvicorn's forwarded-header options: only the configured proxies are believed.
+
+    uvicorn on its own trusts 127.0.0.1, so any process on this host (a proxy passing
+    client headers through) could claim another client address and get a new trial.
+    """
+    trusted = settings.trusted_proxy_list
+    if not trusted:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted}
 
 
 @main.command()
