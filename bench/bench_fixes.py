@@ -171,6 +171,7 @@ def main() -> None:
             "BUGFIXER_LLM_API_KEY": "sk-bench",
             "BUGFIXER_LLM_MODEL": "bench-model",
             "BUGFIXER_LOG_LEVEL": "WARNING",
+            "BUGFIXER_SERVER_TIMING": "true",  # the overhead figures come from it
             # One loopback address sends everything; the per-IP limit is not under test.
             "BUGFIXER_RATE_LIMIT_FIX_IP": "100000/minute",
         }

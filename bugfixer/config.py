@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level."
     )
+    server_timing: bool = Field(
+        False,
+        description="Send a Server-Timing header (our time vs the provider's) with each "
+        "response; it also tells clients how long each request took.",
+    )
 
     public_url: str = Field(
         "",
@@ -171,6 +176,12 @@ class Settings(BaseSettings):
     def local_mode(self) -> bool:
         """Development conveniences (the mail outbox page) are on."""
         return self.env != "production"
+
+    @property
+    def max_fix_body_bytes(self) -> int:
+        """The largest fix request body: any field may be escaped (JSON ``\\uXXXX`` pairs or
+        percent-encoded UTF-8) at up to 12 bytes a character, plus room for the rest."""
+        return 12 * (self.max_code_chars + self.max_error_chars) + 64 * 1024
 
     @property
     def admin_email_list(self) -> set[str]:

@@ -46,7 +46,14 @@ from bugfixer.metering.identity import (
 from bugfixer.ratelimit import RateLimiter
 from bugfixer.web import errors
 from bugfixer.web.csrf import CsrfCookie
-from bugfixer.web.middleware import RequestIdFilter, SecurityHeaders
+from bugfixer.web.limits import (
+    DEVSTRIPE_MAX_BYTES,
+    FORM_MAX_BYTES,
+    WEBHOOK_MAX_BYTES,
+    BodyLimits,
+    LimitBody,
+)
+from bugfixer.web.middleware import STRIPE_FORM_TARGETS, RequestIdFilter, SecurityHeaders
 from bugfixer.web.routes import router as web_router
 
 WEB_DIR = Path(__file__).parent / "web"
@@ -122,9 +129,13 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         redoc_url=None,
     )
     app.state.ctx = ctx
-    max_body = 4 * (settings.max_code_chars + settings.max_error_chars) + 64 * 1024
+    app.add_middleware(LimitBody, limits=body_limits(settings))
     app.add_middleware(CsrfCookie, secret=settings.signing_key)
-    app.add_middleware(SecurityHeaders, max_body_bytes=max_body)
+    app.add_middleware(
+        SecurityHeaders,
+        form_targets=() if settings.stripe_emulated else STRIPE_FORM_TARGETS,
+        server_timing=settings.server_timing,
+    )
     if settings.trusted_proxy_list:
         # Believe X-Forwarded-For/-Proto only from these peers (client address, https).
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
@@ -152,6 +163,21 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         )
     app.include_router(admin_router)
     return app
+
+
+def body_limits(settings: Settings) -> BodyLimits:
+    """Each route's largest request body; every other request gets a small form's."""
+    fix = settings.max_fix_body_bytes
+    return BodyLimits(
+        default=FORM_MAX_BYTES,
+        exact={
+            "/": fix,
+            "/fix/stream": fix,
+            "/api/v1/fixes": fix,
+            "/stripe/webhook": WEBHOOK_MAX_BYTES,
+        },
+        prefixes=(("/_stripe/", DEVSTRIPE_MAX_BYTES),),
+    )
 
 
 RATE_LIMIT_SETTINGS = {

@@ -130,13 +130,14 @@ def test_non_json_or_non_object_body_is_422(client, raw):
 
 
 def test_huge_body_is_refused_before_it_is_read(client):
+    limit = client.app.state.ctx.settings.max_fix_body_bytes
     r = client.post(
         "/api/v1/fixes",
-        content=b"{" + b" " * 400_000 + b"}",
+        content=b"{" + b" " * limit + b"}",
         headers={"Content-Type": "application/json"},
     )
     assert r.status_code == 413
-    assert "limit" in r.json()["message"]
+    assert f"limit of {limit:,} bytes" in r.json()["message"]
 
 
 def test_provider_failure_is_503_and_costs_nothing(client, provider):
