@@ -250,7 +250,6 @@ def stripe_group() -> None:
 def _gateway(settings: Settings) -> Iterator[StripeGateway]:
     """Real Stripe with a key; otherwise the emulator's own data, served for the command."""
     from bugfixer.billing.gateway import StripeGateway
-    from bugfixer.deps import DEVSTRIPE_KEY
 
     if settings.stripe_secret_key is not None:
         yield StripeGateway(settings.stripe_secret_key.get_secret_value())
@@ -268,6 +267,7 @@ def _gateway(settings: Settings) -> Iterator[StripeGateway]:
     emulator = devstripe.create_app(
         db_path=settings.instance_dir / "devstripe.sqlite3",
         webhook_secret=settings.webhook_secret,
+        api_key=settings.devstripe_key,
         webhook_url=f"{settings.public_url.rstrip('/')}/stripe/webhook"
         if settings.public_url
         else None,
@@ -283,7 +283,7 @@ def _gateway(settings: Settings) -> Iterator[StripeGateway]:
         time.sleep(0.01)
     try:
         port = sock.getsockname()[1]
-        yield StripeGateway(DEVSTRIPE_KEY, api_base=f"http://127.0.0.1:{port}/_stripe")
+        yield StripeGateway(settings.devstripe_key, api_base=f"http://127.0.0.1:{port}/_stripe")
     finally:
         server.should_exit = True
         thread.join(10)

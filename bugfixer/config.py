@@ -204,6 +204,12 @@ class Settings(BaseSettings):
         return f"whsec_dev_{digest[:32]}"
 
     @cached_property
+    def devstripe_key(self) -> str:
+        """The built-in emulator's API key: secret to this instance, like the signing key."""
+        digest = hmac.new(self.signing_key.encode(), b"devstripe-api-key", "sha256").hexdigest()
+        return f"sk_test_dev_{digest[:32]}"
+
+    @cached_property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

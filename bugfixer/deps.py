@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -18,7 +19,7 @@ from bugfixer.accounts.models import User
 from bugfixer.billing.gateway import StripeGateway
 from bugfixer.billing.plans import Plan
 from bugfixer.config import Settings
-from bugfixer.errors import AppError
+from bugfixer.errors import AppError, NotFound
 from bugfixer.fixing.providers import Provider
 from bugfixer.fixing.service import Fixer
 from bugfixer.metering.identity import Identity, SignedCookie, fingerprint
@@ -43,9 +44,6 @@ class AppContext:
     mailer: Mailer
     plans: tuple[Plan, ...]
     gateways: dict[str, StripeGateway] = field(default_factory=dict)
-
-
-DEVSTRIPE_KEY = "sk_test_devstripe"
 
 
 class Unauthorized(AppError):
@@ -88,18 +86,70 @@ def get_write_session(ctx: ContextDep) -> Iterator[Session]:
 
 
 async def get_gateway(request: Request, ctx: ContextDep) -> StripeGateway:
-    """Stripe itself when a key is set; otherwise the emulator mounted at /_stripe."""
+    """Stripe itself when a key is set; otherwise the emulator mounted at /_stripe.
+
+    The app reaches its emulator on the address the request came in on, never on the
+    Host header: that one the client chooses, and it once made the app fetch a forged
+    checkout from another port.
+    """
     settings = ctx.settings
     if settings.stripe_secret_key is not None:
         base = ""
         key = settings.stripe_secret_key.get_secret_value()
     else:
-        base = str(request.base_url).rstrip("/") + "/_stripe"
-        key = DEVSTRIPE_KEY
+        base = server_url(request) + "/_stripe"
+        key = settings.devstripe_key
     gateway = ctx.gateways.get(base)
     if gateway is None:
+        if len(ctx.gateways) >= 8:  # one per local address the server is reached on
+            ctx.gateways.clear()
         gateway = ctx.gateways[base] = StripeGateway(key, api_base=base or None)
     return gateway
+
+
+class NotServedOverTcp(AppError):
+    status = 503
+    code = "payments_unavailable"
+
+
+def server_url(request: Request) -> str:
+    """This server's own address, from the socket the request came in on (not Host)."""
+    server = request.scope.get("server")
+    if not server or server[1] is None:
+        raise NotServedOverTcp(
+            "The built-in Stripe emulator needs the app served on a TCP address; "
+            "set STRIPE_SECRET_KEY to use Stripe."
+        )
+    host, port = server
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+def site_url(request: Request, settings: Settings) -> str:
+    """Where links in mail point: BUGFIXER_PUBLIC_URL, or this server's own address.
+
+    Never the Host header: a reset link built from it would carry its token to
+    whichever site the requester named.
+    """
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    return server_url(request)
+
+
+def is_loopback(request: Request) -> bool:
+    """The peer is this machine (after any trusted proxy's X-Forwarded-For)."""
+    try:
+        address = ipaddress.ip_address(client_address(request))
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+async def require_loopback(request: Request) -> None:
+    """Development pages that show secrets (the mail outbox) are for this machine only."""
+    if not is_loopback(request):
+        raise NotFound("Not found.")
 
 
 def client_address(request: Request) -> str:
@@ -175,4 +225,5 @@ IdentityDep = Annotated[Identity, Depends(get_identity)]
 CurrentUser = Annotated[Identity, Depends(require_user)]
 AdminUser = Annotated[Identity, Depends(require_admin)]
 CsrfProtected = Depends(require_csrf)
+LoopbackOnly = Depends(require_loopback)
 GatewayDep = Annotated[StripeGateway, Depends(get_gateway)]

@@ -158,6 +158,7 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
             devstripe.create_app(
                 db_path=settings.instance_dir / "devstripe.sqlite3",
                 webhook_secret=settings.webhook_secret,
+                api_key=settings.devstripe_key,
                 webhook_url=webhook_url,
             ),
         )
