@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
 
 from bugfixer.accounts import service as accounts
 from bugfixer.accounts.mail import Mailer
@@ -19,10 +15,11 @@ from bugfixer.accounts.models import User
 from bugfixer.billing.gateway import StripeGateway
 from bugfixer.billing.plans import Plan
 from bugfixer.config import Settings
+from bugfixer.db import Database
 from bugfixer.errors import AppError, NotFound
 from bugfixer.fixing.providers import Provider
 from bugfixer.fixing.service import Fixer
-from bugfixer.metering.identity import Identity, SignedCookie, fingerprint
+from bugfixer.metering.identity import Identity, SignedCookie, fingerprint, network_key
 from bugfixer.ratelimit import RateLimiter
 from bugfixer.web.csrf import require_csrf
 
@@ -32,9 +29,7 @@ class AppContext:
     """Everything create_app builds once and routes share."""
 
     settings: Settings
-    engine: Engine
-    session_factory: sessionmaker[Session]
-    read_session_factory: sessionmaker[Session]
+    db: Database
     provider: Provider
     fixer: Fixer
     cookies: SignedCookie  # the visitor cookie
@@ -73,16 +68,8 @@ async def get_fixer(ctx: ContextDep) -> Fixer:
     return ctx.fixer
 
 
-def get_session(ctx: ContextDep) -> Iterator[Session]:
-    """A read-only session for pages; writes go through services with their own."""
-    with ctx.read_session_factory() as session:
-        yield session
-
-
-def get_write_session(ctx: ContextDep) -> Iterator[Session]:
-    """A transaction that commits when the route returns without an error."""
-    with ctx.session_factory.begin() as session:
-        yield session
+async def get_db(ctx: ContextDep) -> Database:
+    return ctx.db
 
 
 async def get_gateway(request: Request, ctx: ContextDep) -> StripeGateway:
@@ -97,7 +84,13 @@ async def get_gateway(request: Request, ctx: ContextDep) -> StripeGateway:
         base = ""
         key = settings.stripe_secret_key.get_secret_value()
     else:
-        base = server_url(request) + "/_stripe"
+        own = server_url(request)
+        if own is None:
+            raise NoOwnAddress(
+                "The built-in Stripe emulator needs the app served on a TCP address; "
+                "set STRIPE_SECRET_KEY to use Stripe."
+            )
+        base = own + "/_stripe"
         key = settings.devstripe_key
     gateway = ctx.gateways.get(base)
     if gateway is None:
@@ -107,19 +100,18 @@ async def get_gateway(request: Request, ctx: ContextDep) -> StripeGateway:
     return gateway
 
 
-class NotServedOverTcp(AppError):
+class NoOwnAddress(AppError):
+    """Served on a Unix socket with nothing configured: no address to give out."""
+
     status = 503
-    code = "payments_unavailable"
+    code = "misconfigured"
 
 
-def server_url(request: Request) -> str:
+def server_url(request: Request) -> str | None:
     """This server's own address, from the socket the request came in on (not Host)."""
     server = request.scope.get("server")
     if not server or server[1] is None:
-        raise NotServedOverTcp(
-            "The built-in Stripe emulator needs the app served on a TCP address; "
-            "set STRIPE_SECRET_KEY to use Stripe."
-        )
+        return None
     host, port = server
     return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
@@ -132,7 +124,10 @@ def site_url(request: Request, settings: Settings) -> str:
     """
     if settings.public_url:
         return settings.public_url.rstrip("/")
-    return server_url(request)
+    own = server_url(request)
+    if own is None:
+        raise NoOwnAddress("Set BUGFIXER_PUBLIC_URL: emailed links need the site's address.")
+    return own
 
 
 def is_loopback(request: Request) -> bool:
@@ -174,14 +169,15 @@ async def get_identity(request: Request, ctx: ContextDep) -> Identity:
         scheme, _, secret = authorization.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise Unauthorized("Use the header Authorization: Bearer <your API key>.")
-        user = await run_in_threadpool(_user_for_api_key, ctx, secret.strip())
+        user = await ctx.db.read(accounts.user_for_api_key, secret=secret.strip())
         if user is None:
             raise Unauthorized("This API key is not valid or has been revoked.")
         via_api_key, visitor_id = True, None
     else:
         token = ctx.session_cookie.read(request.cookies.get(ctx.session_cookie.name))
         if token:
-            user = await run_in_threadpool(_user_for_session, ctx, token)
+            user = await ctx.db.read(accounts.user_for_session, token=token)
+    address = client_address(request)
     identity = Identity(
         visitor_id=visitor_id,
         user_id=user.id if user else None,
@@ -189,19 +185,10 @@ async def get_identity(request: Request, ctx: ContextDep) -> Identity:
         is_admin=bool(user and (user.is_admin or user.email in settings.admin_email_list)),
         fingerprint=fp,
         via_api_key=via_api_key,
+        network=None if user else network_key(settings.signing_key, client_address=address),
     )
     request.state.identity = identity
     return identity
-
-
-def _user_for_api_key(ctx: AppContext, secret: str) -> User | None:
-    with ctx.read_session_factory() as session:
-        return accounts.user_for_api_key(session=session, secret=secret)
-
-
-def _user_for_session(ctx: AppContext, token: str) -> User | None:
-    with ctx.read_session_factory() as session:
-        return accounts.user_for_session(session=session, token=token)
 
 
 async def require_user(identity: Annotated[Identity, Depends(get_identity)]) -> Identity:
@@ -218,9 +205,7 @@ async def require_admin(identity: Annotated[Identity, Depends(require_user)]) ->
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 FixerDep = Annotated[Fixer, Depends(get_fixer)]
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-# Commits before the response is sent, so a redirect never outruns its own write.
-WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
+DatabaseDep = Annotated[Database, Depends(get_db)]
 IdentityDep = Annotated[Identity, Depends(get_identity)]
 CurrentUser = Annotated[Identity, Depends(require_user)]
 AdminUser = Annotated[Identity, Depends(require_admin)]

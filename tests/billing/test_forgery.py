@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -17,7 +18,7 @@ from bugfixer.accounts.models import User
 from bugfixer.billing.models import Subscription
 from bugfixer.billing.plans import DEFAULT_PLANS
 from bugfixer.billing.service import apply_subscription
-from bugfixer.db import make_engine, make_session_factory
+from bugfixer.db import make_engine
 from bugfixer.metering.models import Trial
 from tests.billing.conftest import BROKEN, sign_up
 from tests.support.server import serve
@@ -85,14 +86,14 @@ class FakeStripe:
 def test_a_forged_host_cannot_make_the_app_fetch_a_checkout_from_another_port(shop):
     with shop.client() as client:
         sign_up(client, email="mallory@example.com")
-        with shop.app.state.ctx.read_session_factory() as s:
+        with shop.app.state.ctx.db.session() as s:
             user_id = s.scalar(select(User.id).where(User.email == "mallory@example.com"))
         fake = FakeStripe(user_id)
         with serve(fake.app) as fake_base:
             forged_host = fake_base.removeprefix("http://")
             client.get("/billing/success?session_id=cs_forged", headers={"Host": forged_host})
         assert fake.requests == []
-        with shop.app.state.ctx.read_session_factory() as s:
+        with shop.app.state.ctx.db.session() as s:
             assert s.scalars(select(Subscription)).all() == []
         assert client.post("/api/v1/fixes", json=BROKEN).json()["usage"]["limit"] == 3
 
@@ -101,7 +102,7 @@ def test_a_forged_host_cannot_make_the_app_fetch_a_checkout_from_another_port(sh
 def session(database_url):  # type: ignore[no-untyped-def]
     engine = make_engine(database_url)
     migrate.upgrade(engine)
-    with make_session_factory(engine).begin() as s:
+    with sessionmaker(engine).begin() as s:
         trial = Trial(free_used=0)
         s.add(trial)
         s.flush()
