@@ -27,6 +27,7 @@ from bugfixer.errors import InputTooLarge, InvalidInput, ProviderUnavailable, Qu
 from bugfixer.fixing.languages import LANGUAGES, detect_language, normalize_language
 from bugfixer.fixing.models import Fix
 from bugfixer.fixing.providers import FixPrompt, Provider, ProviderError, ProviderReply
+from bugfixer.fixing.providers.base import has_lone_surrogate
 from bugfixer.fixing.render import unified_diff
 from bugfixer.fixing.schemas import Check, FixResult, UsagePublic, Verification
 from bugfixer.fixing.streaming import ExplanationFilter
@@ -161,9 +162,13 @@ def validate_input(
     error = error or ""
     if not code.strip():
         raise InvalidInput("code is empty: paste the code that fails")
-    for name, value in (("code", code), ("error", error)):
+    for name, value in (("code", code), ("error", error), ("language", language or "")):
         if "\x00" in value:
             raise InvalidInput(f"{name} contains NUL bytes: paste text, not binary data")
+        if has_lone_surrogate(value):
+            raise InvalidInput(
+                f"{name} contains an unpaired surrogate (such as \\ud800): send valid Unicode text"
+            )
     if len(code) > settings.max_code_chars:
         raise InputTooLarge(
             f"code is {len(code):,} characters; the limit is {settings.max_code_chars:,}"
