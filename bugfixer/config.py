@@ -7,8 +7,11 @@ names every one of them.
 from __future__ import annotations
 
 import hmac
+import math
 import os
+import re
 import secrets
+from collections import Counter
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -18,6 +21,19 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development", "test"}
 MIN_SECRET_LENGTH = 32
+# Estimated from the characters' spread; `openssl rand -hex 16` or `secrets.token_urlsafe()`
+# pass easily; "a" * 40 (0 bits) or "abcd" * 10 (80 bits) do not.
+MIN_SECRET_BITS = 96
+# Secret (sk_) or restricted (rk_) key, live or test, then Stripe's random part (24 or
+# 99 characters); a 24-character one estimates at about 100 bits.
+STRIPE_KEY_SHAPE = re.compile(r"(sk|rk)_(live|test)_[0-9A-Za-z]{20,}")
+MIN_STRIPE_KEY_BITS = 64
+
+
+def estimated_bits(secret: str) -> float:
+    """Shannon entropy of the secret's characters times its length: a floor for guessing."""
+    counts = Counter(secret)
+    return -sum(n * math.log2(n / len(secret)) for n in counts.values())
 
 
 class PlanSetting(BaseModel):
@@ -179,12 +195,29 @@ class Settings(BaseSettings):
             raise ValueError("BUGFIXER_PUBLIC_URL must be set when BUGFIXER_ENV=production")
         if self.env == "production":
             key = self.secret_key.get_secret_value()
-            if key.lower() in PLACEHOLDER_SECRETS or len(key) < MIN_SECRET_LENGTH:
+            if (
+                key.lower() in PLACEHOLDER_SECRETS
+                or len(key) < MIN_SECRET_LENGTH
+                or estimated_bits(key) < MIN_SECRET_BITS
+            ):
                 raise ValueError(
                     f"BUGFIXER_SECRET_KEY must be set to a random value of at least "
-                    f"{MIN_SECRET_LENGTH} characters when BUGFIXER_ENV=production"
+                    f"{MIN_SECRET_LENGTH} characters when BUGFIXER_ENV=production "
+                    "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
                 )
+            self._check_stripe_key()
         return self
+
+    def _check_stripe_key(self) -> None:
+        """A live server with a key of the wrong shape would fail at the first checkout."""
+        key = self.stripe_secret_key.get_secret_value() if self.stripe_secret_key else ""
+        random_part = key.split("_", 2)[-1]
+        if not STRIPE_KEY_SHAPE.fullmatch(key) or estimated_bits(random_part) < MIN_STRIPE_KEY_BITS:
+            raise ValueError(
+                "STRIPE_SECRET_KEY must be a Stripe secret or restricted key "
+                "(sk_live_..., sk_test_..., rk_live_... or rk_test_... as the dashboard shows it) "
+                "when BUGFIXER_ENV=production"
+            )
 
     @property
     def local_mode(self) -> bool:

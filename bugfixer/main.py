@@ -36,6 +36,7 @@ from bugfixer.fixing.providers import Provider, build_provider
 from bugfixer.fixing.render import explanation_html, highlight, highlight_diff
 from bugfixer.fixing.routes import api as fixing_api
 from bugfixer.fixing.routes import pages as fixing_pages
+from bugfixer.fixing.schemas import document_limits
 from bugfixer.fixing.service import Fixer
 from bugfixer.metering.identity import (
     SESSION_COOKIE,
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         redoc_url=None,
     )
     app.state.ctx = ctx
+    document_limits(app, settings)
     app.add_middleware(LimitBody, limits=body_limits(settings))
     app.add_middleware(CsrfCookie, secret=settings.signing_key)
     app.add_middleware(

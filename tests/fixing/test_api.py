@@ -215,3 +215,13 @@ def test_openapi_docs_are_served_without_a_cdn(client):
     assert client.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
     spec = client.get("/openapi.json").json()
     assert "/api/v1/fixes" in spec["paths"]
+
+
+def test_openapi_states_the_input_rules_and_the_encoding_error(client):
+    spec = client.get("/openapi.json").json()
+    fields = spec["components"]["schemas"]["FixRequest"]["properties"]
+    assert fields["code"]["minLength"] == 1
+    assert fields["code"]["maxLength"] == client.app.state.ctx.settings.max_code_chars
+    assert "python" in fields["language"]["enum"]
+    responses = spec["paths"]["/api/v1/fixes"]["post"]["responses"]
+    assert "invalid_encoding" in responses["400"]["description"]

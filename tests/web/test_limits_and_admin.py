@@ -72,7 +72,8 @@ def test_dev_outbox_is_visible_locally_and_hidden_in_production(tmp_path):
         tmp_path / "prod",
         env="production",
         public_url="https://fixer.example.com",
-        stripe_secret_key="sk_live_x",
+        secret_key="Qx7vR2pL9mW4tY8kN3bH6jD1sF5gZ0cA-e_uI",
+        stripe_secret_key="sk_live_51Hc8dQ2eZvKYlo2C0aBcDeFgHi",
         stripe_webhook_secret="whsec_x",
     )
     with prod as client:
