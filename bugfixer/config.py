@@ -143,10 +143,19 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(True, description="Upgrade the SMTP connection with STARTTLS.")
 
     rate_limit_login: str = Field(
-        "10/minute;100/hour", description="Sign-in attempts per IP and per email."
+        "10/minute;100/hour",
+        description="Sign-in attempts per IP, and per email from one IP.",
+    )
+    rate_limit_login_email: str = Field(
+        "100/hour;500/day",
+        description="Sign-in attempts per email from everywhere (slower, so one IP's wrong "
+        "guesses do not lock the owner out).",
+    )
+    rate_limit_confirm: str = Field(
+        "3/minute;10/day", description="Confirmation emails sent again, per account."
     )
     rate_limit_signup: str = Field(
-        "5/minute;30/hour", description="Sign-ups per IP and per browser."
+        "5/minute;30/hour", description="Sign-ups per IP, per browser and per email."
     )
     rate_limit_reset: str = Field(
         "5/minute;20/hour", description="Password reset requests per IP and per email."

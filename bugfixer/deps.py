@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 
 from bugfixer.accounts import service as accounts
-from bugfixer.accounts.mail import Mailer
+from bugfixer.accounts.mail import Mailer, Postman
 from bugfixer.accounts.models import User
 from bugfixer.billing.gateway import StripeGateway
 from bugfixer.billing.plans import Plan
@@ -37,6 +37,7 @@ class AppContext:
     templates: Jinja2Templates
     limiter: RateLimiter
     mailer: Mailer
+    postman: Postman  # sends ``mailer``'s messages off the request path
     plans: tuple[Plan, ...]
     gateways: dict[str, StripeGateway] = field(default_factory=dict)
 
@@ -113,7 +114,8 @@ def server_url(request: Request) -> str | None:
     if not server or server[1] is None:
         return None
     host, port = server
-    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}" if port == 80 else f"http://{host}:{port}"
 
 
 def site_url(request: Request, settings: Settings) -> str:
@@ -182,13 +184,19 @@ async def get_identity(request: Request, ctx: ContextDep) -> Identity:
         visitor_id=visitor_id,
         user_id=user.id if user else None,
         email=user.email if user else None,
-        is_admin=bool(user and (user.is_admin or user.email in settings.admin_email_list)),
+        is_admin=bool(user and (user.is_admin or _listed_and_verified(user, settings))),
         fingerprint=fp,
         via_api_key=via_api_key,
         network=None if user else network_key(settings.signing_key, client_address=address),
     )
     request.state.identity = identity
     return identity
+
+
+def _listed_and_verified(user: User, settings: Settings) -> bool:
+    """BUGFIXER_ADMIN_EMAILS counts only for an address its owner has confirmed: anyone
+    can sign up with any address, not everyone can open the link mailed to it."""
+    return user.verified_at is not None and user.email in settings.admin_email_list
 
 
 async def require_user(identity: Annotated[Identity, Depends(get_identity)]) -> Identity:

@@ -21,6 +21,7 @@ from bugfixer.accounts.mail import (
     Email,
     Mailer,
     OutboxMailer,
+    Postman,
     SmtpConfig,
     SmtpMailer,
     store_in_outbox,
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         test_mode=settings.stripe_emulated
         or settings.stripe_secret_key.get_secret_value().startswith("sk_test_"),
     )
+    mailer = build_mailer(settings, db)
     ctx = AppContext(
         settings=settings,
         db=db,
@@ -100,7 +102,8 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         ),
         templates=templates,
         limiter=build_limiter(settings),
-        mailer=build_mailer(settings, db),
+        mailer=mailer,
+        postman=Postman(mailer),
         plans=plans,
     )
 
@@ -109,6 +112,7 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         log.info("serving with provider=%s model=%s", provider.name, provider.model)
         sweeper = asyncio.create_task(_give_back_expired_reservations(db))
         yield
+        await ctx.postman.drain()
         sweeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sweeper
@@ -179,6 +183,8 @@ def body_limits(settings: Settings) -> BodyLimits:
 
 RATE_LIMIT_SETTINGS = {
     "login": "rate_limit_login",
+    "login_email": "rate_limit_login_email",
+    "confirm": "rate_limit_confirm",
     "signup": "rate_limit_signup",
     "reset": "rate_limit_reset",
     "fix": "rate_limit_fix",
