@@ -1,4 +1,4 @@
-"""pending fixes with an expiry, and the network of anonymous free fixes
+"""pending fixes with an expiry, the network of anonymous free fixes, API keys' last use
 
 Revision ID: b4c1d2e3f405
 Revises: 7a0677d8cfbe
@@ -39,9 +39,15 @@ def upgrade() -> None:
     with op.batch_alter_table("usage_records") as batch:
         batch.add_column(sa.Column("network", sa.String(length=64), nullable=True))
         batch.create_index("ix_usage_records_network_created_at", ["network", "created_at"])
+    with op.batch_alter_table("api_keys") as batch:
+        batch.add_column(
+            sa.Column("last_used_at", bugfixer.db.UTCDateTime(timezone=True), nullable=True)
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("api_keys") as batch:
+        batch.drop_column("last_used_at")
     with op.batch_alter_table("usage_records") as batch:
         batch.drop_index("ix_usage_records_network_created_at")
         batch.drop_column("network")
