@@ -174,6 +174,7 @@ def main() -> None:
             "BUGFIXER_SERVER_TIMING": "true",  # the overhead figures come from it
             # One loopback address sends everything; the per-IP limit is not under test.
             "BUGFIXER_RATE_LIMIT_FIX_IP": "100000/minute",
+            "BUGFIXER_FREE_FIXES_PER_NETWORK_PER_DAY": "0",
         }
         llm = subprocess.Popen(
             [

@@ -95,6 +95,16 @@ class Settings(BaseSettings):
     )
     max_code_chars: int = Field(20_000, ge=100, le=1_000_000, description="Largest code input.")
     max_error_chars: int = Field(10_000, ge=100, le=1_000_000, description="Largest error input.")
+    max_test_chars: int = Field(
+        10_000, ge=100, le=1_000_000, description="Largest user test (run after the fix)."
+    )
+    fix_candidates: int = Field(
+        1,
+        ge=1,
+        le=8,
+        description="Answers asked for per fix (one request with n where the provider "
+        "supports it); the best by evidence is shown. Each fix is still one charge.",
+    )
 
     llm_provider: Literal["builtin", "openai"] | None = Field(
         None, description="builtin or openai; default openai when an API key is set."
@@ -298,7 +308,7 @@ class Settings(BaseSettings):
     def max_fix_body_bytes(self) -> int:
         """The largest fix request body: any field may be escaped (JSON ``\\uXXXX`` pairs or
         percent-encoded UTF-8) at up to 12 bytes a character, plus room for the rest."""
-        return 12 * (self.max_code_chars + self.max_error_chars) + 64 * 1024
+        return 12 * (self.max_code_chars + self.max_error_chars + self.max_test_chars) + 64 * 1024
 
     @property
     def admin_email_list(self) -> set[str]:

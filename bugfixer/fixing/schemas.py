@@ -53,6 +53,12 @@ class FixRequest(BaseModel):
         description="Language (any case); detected when absent or empty.",
         json_schema_extra={"enum": ["", *LANGUAGE_NAMES]},
     )
+    test: StrictStr | None = Field(
+        None,
+        description="Optional Python test code run after the fixed program, which must pass "
+        "(e.g. `assert mid([3, 1, 2]) == 2`); no NUL bytes.",
+        json_schema_extra={"pattern": NO_NUL},
+    )
 
 
 class Check(BaseModel):
@@ -63,8 +69,13 @@ class Check(BaseModel):
 
 
 class Verification(BaseModel):
-    ok: bool
+    ok: bool = Field(description="Every check that ran passed.")
     checks: list[Check]
+    reproduced: bool | None = Field(
+        None,
+        description="Whether running the original program raised the error that was given "
+        "(null when it was not run).",
+    )
 
 
 class UsagePublic(BaseModel):
@@ -104,9 +115,13 @@ def document_limits(app: FastAPI, settings: Settings) -> None:
             schema = generate()
             fields = schema["components"]["schemas"]["FixRequest"]["properties"]
             fields["code"]["maxLength"] = settings.max_code_chars
-            for option in fields["error"]["anyOf"]:
-                if option.get("type") == "string":
-                    option["maxLength"] = settings.max_error_chars
+            for name, limit in (
+                ("error", settings.max_error_chars),
+                ("test", settings.max_test_chars),
+            ):
+                for option in fields[name]["anyOf"]:
+                    if option.get("type") == "string":
+                        option["maxLength"] = limit
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -29,6 +29,7 @@ from bugfixer.sandbox.results import RunResult, SandboxLimits
 Mode = Literal["run", "doctest"]
 MAIN = "/tmp/main.py"
 NOBODY = 65534
+SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
 _READ_CHUNK = 65536
 _REPORT_MAX = 256 * 1024
 _GRACE_S = 2.0
@@ -76,6 +77,7 @@ class Command:
     def argv(self, *, source_fd: int, report_fd: int, info_fd: int, mode: Mode) -> list[str]:
         limits = self.limits
         return [
+            *self.run_as,
             self.bwrap,
             *_static_options(self.python, limits.file_mb),
             "--info-fd",
@@ -100,10 +102,12 @@ class Command:
         ]
 
     @property
-    def run_as(self) -> dict[str, Any]:
+    def run_as(self) -> list[str]:
+        """As root, drop to nobody first. Done by setpriv rather than Popen's user/group
+        arguments, which uvloop (uvicorn's event loop) does not support."""
         if os.geteuid() != 0:
-            return {}
-        return {"user": NOBODY, "group": NOBODY, "extra_groups": []}
+            return []
+        return [SETPRIV, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
 
 
 @cache
@@ -212,7 +216,6 @@ async def run(
             pass_fds=(source_fd, report_w, info_w),
             start_new_session=True,
             env={},
-            **command.run_as,
         )
     except OSError as exc:
         os.close(report_r)
@@ -374,12 +377,11 @@ def judge(
 ) -> RunResult:
     """Turn what the host saw (exit status, output, the launcher's report) into a verdict."""
     started = report.startswith(b"S")
-    details: dict[str, Any] = {}
-    for line in report[1:].splitlines() if started else []:
-        with contextlib.suppress(ValueError):
-            details.update(json.loads(line))
-    exc = details.get("exception") or {}
-    doctests = details.get("doctests") or {}
+    details = _launcher_details(report[1:] if started else b"")
+    exc = _typed(details.get("exception"), _EXCEPTION_FIELDS)
+    doctests = _typed(details.get("doctests"), _DOCTEST_FIELDS)
+    if "first_failure" in doctests:
+        doctests["first_failure"] = _typed(doctests["first_failure"], _FAILURE_FIELDS)
     stderr = _hide_paths(stderr) or ""
 
     exc_type = exc.get("type")
@@ -436,6 +438,47 @@ def judge(
         doctests_failed=int(doctests.get("failed", 0)),
         limits=limits,
     )
+
+
+# What each field of the launcher's report must be. The program runs in the launcher's
+# process and can write to the report's descriptor too: what does not fit is dropped.
+_EXCEPTION_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "type": str,
+    "message": str,
+    "traceback": str,
+    "line": int,
+    "eof_from_input": bool,
+}
+_DOCTEST_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "attempted": int,
+    "failed": int,
+    "first_failure": dict,
+}
+_FAILURE_FIELDS: dict[str, type | tuple[type, ...]] = {"source": str, "detail": str, "line": int}
+
+
+def _launcher_details(lines: bytes) -> dict[str, Any]:
+    details: dict[str, Any] = {}
+    for line in lines.splitlines():
+        try:
+            item = json.loads(line)
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
+            continue
+        if isinstance(item, dict):
+            details.update(item)
+    return details
+
+
+def _typed(value: Any, fields: dict[str, type | tuple[type, ...]]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        return {}
+    kept = {}
+    for name, kind in fields.items():
+        item = value.get(name)
+        is_int = kind is int
+        if isinstance(item, kind) and not (is_int and isinstance(item, bool)):
+            kept[name] = item
+    return kept
 
 
 def _is_signal(number: int) -> bool:

@@ -109,12 +109,14 @@ class FakeLLM:
         *,
         delay_s: float = 0.0,
         reject_stream_options: bool = False,
+        supports_n: bool = True,
         model: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.delay_s = delay_s
         self.reject_stream_options = reject_stream_options
+        self.supports_n = supports_n
         self.model = model
         self.host = host
         self.port = port
@@ -232,12 +234,21 @@ class FakeLLM:
         if body.get("stream") and body.get("stream_options") and self.reject_stream_options:
             return _error_response(Error(400, "Unrecognized request argument: stream_options"))
         text = item if isinstance(item, str) else self._default_text(body)
+        texts = [text]
+        n = int(body.get("n") or 1)
+        if n > 1 and self.supports_n and not body.get("stream"):
+            # Several choices in one answer: each takes the next scripted text.
+            with self._lock:
+                for _ in range(n - 1):
+                    extra = self._script.popleft() if self._script else None
+                    texts.append(extra if isinstance(extra, str) else self._default_text(body))
         model = self.model or body.get("model") or "fake-model"
         prompt_tokens = sum(count_tokens(str(m.get("content", ""))) for m in body["messages"])
+        completion_tokens = sum(count_tokens(t) for t in texts)
         usage = {
             "prompt_tokens": prompt_tokens,
-            "completion_tokens": count_tokens(text),
-            "total_tokens": prompt_tokens + count_tokens(text),
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
         }
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -253,10 +264,11 @@ class FakeLLM:
                 "model": model,
                 "choices": [
                     {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": text},
+                        "index": index,
+                        "message": {"role": "assistant", "content": choice},
                         "finish_reason": "stop",
                     }
+                    for index, choice in enumerate(texts)
                 ],
                 "usage": usage,
             }
