@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from bugfixer.fixing.models import Fix
-from tests.fixing.test_app_with_openai import BROKEN, openai_app
+from tests.fixing.test_app_with_openai import BROKEN, GOOD, openai_app
 from tests.support.fake_llm import FakeLLM, Raw
 
 SSE = {"Accept": "text/event-stream"}
@@ -125,7 +125,7 @@ def test_deeply_nested_input_code_is_answered_not_a_500(client, fake):
 
 @pytest.mark.parametrize("content", [42, 3.5, ["a", "b"], {"text": "x"}, True])
 def test_a_content_that_is_not_text_is_503_and_costs_nothing(client, fake, content):
-    fake.script([completion(content)])
+    fake.script([completion(content), GOOD])
     r = fix(client)
     assert r.status_code == 503, r.text
     assert r.json()["error"] == "provider_unavailable"
