@@ -74,8 +74,9 @@ DROP = _Drop()
 Item = str | Error | Delay | Raw | _Drop
 
 
-def default_fixer(body: dict[str, Any]) -> str:
-    """Answer a fix request in the requested format, echoing the user's code unchanged."""
+def default_fixer(body: dict[str, Any], replace: tuple[str, str] | None = None) -> str:
+    """Answer a fix request in the requested format, echoing the user's code unchanged
+    (or with ``replace`` = (old, new) applied: a "fix" for benchmarks)."""
     user = next(
         (m.get("content") or "" for m in reversed(body.get("messages", [])) if m["role"] == "user"),
         "",
@@ -84,6 +85,8 @@ def default_fixer(body: dict[str, Any]) -> str:
     if match is None:
         return "### Explanation\nI could not find any code in the request.\n"
     fence, language, code = match.groups()
+    if replace is not None:
+        code = code.replace(*replace)
     return (
         "### Explanation\n"
         "The fake model found nothing to change, so the code is returned as it was.\n\n"
@@ -130,6 +133,7 @@ class FakeLLM:
             routes=[
                 Route("/v1/chat/completions", self._chat_completions, methods=["POST"]),
                 Route("/v1/models", self._models, methods=["GET"]),
+                Route("/_stats", self._stats, methods=["GET"]),
             ]
         )
 
@@ -207,6 +211,10 @@ class FakeLLM:
         uvicorn.Server(config).run()
 
     # -- the API -----------------------------------------------------------------------
+
+    async def _stats(self, request: Request) -> Response:
+        """How many completions were asked for: benchmarks count LLM calls here."""
+        return JSONResponse({"requests": self.request_count})
 
     async def _models(self, request: Request) -> Response:
         model = self.model or "fake-model"
@@ -337,8 +345,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8001, help="Port to listen on.")
     parser.add_argument("--delay", type=float, default=0.0, help="Seconds before each answer.")
     parser.add_argument("--model", default=None, help="Model name to report (default: echo).")
+    parser.add_argument(
+        "--replace",
+        nargs=2,
+        metavar=("OLD", "NEW"),
+        help="Answer with the user's code where OLD is replaced by NEW (a fix for benchmarks).",
+    )
     args = parser.parse_args(argv)
-    fake = FakeLLM(delay_s=args.delay, model=args.model, host=args.host, port=args.port)
+    pair = tuple(args.replace) if args.replace else None
+    fake = FakeLLM(
+        (lambda body: default_fixer(body, pair)) if pair else None,  # type: ignore[arg-type]
+        delay_s=args.delay,
+        model=args.model,
+        host=args.host,
+        port=args.port,
+    )
     print(f"fake LLM serving on {fake.base_url}", flush=True)
     fake.serve_forever()
 
