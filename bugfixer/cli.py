@@ -37,7 +37,10 @@ main.add_command(fix)
 @click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
 @click.option("--reload", is_flag=True, help="Restart on code changes (development).")
 def serve(host: str, port: int, workers: int, reload: bool) -> None:
-    """Run the web app and API with uvicorn."""
+    """Run the web app and API with uvicorn.
+
+    X-Forwarded-For/-Proto are believed only from BUGFIXER_TRUSTED_PROXIES.
+    """
     import uvicorn
 
     from bugfixer import migrate
@@ -56,9 +59,9 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
         port=port,
         workers=workers,
         reload=reload,
-        proxy_headers=True,
         access_log=False,
         log_level=settings.log_level.lower(),
+        **proxy_options(settings),
     )
 
 
@@ -73,6 +76,18 @@ def where_to_look(settings: Settings, *, host: str, port: int) -> list[str]:
         lines.append(f"Dev outbox:      {base}/dev/outbox (mail that would have been sent)")
     lines.append(f"API docs:        {base}/docs")
     return lines
+
+
+def proxy_options(settings: Settings) -> dict[str, object]:
+    """uvicorn's forwarded-header options: only the configured proxies are believed.
+
+    uvicorn on its own trusts 127.0.0.1, so any process on this host (a proxy passing
+    client headers through) could claim another client address and get a new trial.
+    """
+    trusted = settings.trusted_proxy_list
+    if not trusted:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted}
 
 
 @main.group()
@@ -137,7 +152,6 @@ def stripe_group() -> None:
 def _gateway(settings: Settings) -> Iterator[StripeGateway]:
     """Real Stripe with a key; otherwise the emulator's own data, served for the command."""
     from bugfixer.billing.gateway import StripeGateway
-    from bugfixer.deps import DEVSTRIPE_KEY
 
     if settings.stripe_secret_key is not None:
         yield StripeGateway(settings.stripe_secret_key.get_secret_value())
@@ -155,6 +169,7 @@ def _gateway(settings: Settings) -> Iterator[StripeGateway]:
     emulator = devstripe.create_app(
         db_path=settings.instance_dir / "devstripe.sqlite3",
         webhook_secret=settings.webhook_secret,
+        api_key=settings.devstripe_key,
         webhook_url=f"{settings.public_url.rstrip('/')}/stripe/webhook"
         if settings.public_url
         else None,
@@ -170,7 +185,7 @@ def _gateway(settings: Settings) -> Iterator[StripeGateway]:
         time.sleep(0.01)
     try:
         port = sock.getsockname()[1]
-        yield StripeGateway(DEVSTRIPE_KEY, api_base=f"http://127.0.0.1:{port}/_stripe")
+        yield StripeGateway(settings.devstripe_key, api_base=f"http://127.0.0.1:{port}/_stripe")
     finally:
         server.should_exit = True
         thread.join(10)

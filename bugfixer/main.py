@@ -22,6 +22,7 @@ from bugfixer.accounts.mail import (
     Email,
     Mailer,
     OutboxMailer,
+    Postman,
     SmtpConfig,
     SmtpMailer,
     store_in_outbox,
@@ -43,6 +44,7 @@ from bugfixer.fixing.render import (
 )
 from bugfixer.fixing.routes import api as fixing_api
 from bugfixer.fixing.routes import pages as fixing_pages
+from bugfixer.fixing.schemas import document_limits
 from bugfixer.fixing.service import Fixer
 from bugfixer.metering.identity import (
     SESSION_COOKIE,
@@ -59,7 +61,14 @@ from bugfixer.web.assets import Assets
 from bugfixer.web.csrf import CsrfCookie
 from bugfixer.web.formats import FILTERS
 from bugfixer.web.legal import PAGES, load_legal_pages
-from bugfixer.web.middleware import RequestIdFilter, SecurityHeaders
+from bugfixer.web.limits import (
+    DEVSTRIPE_MAX_BYTES,
+    FORM_MAX_BYTES,
+    WEBHOOK_MAX_BYTES,
+    BodyLimits,
+    LimitBody,
+)
+from bugfixer.web.middleware import STRIPE_FORM_TARGETS, RequestIdFilter, SecurityHeaders
 from bugfixer.web.routes import router as web_router
 
 WEB_DIR = Path(__file__).parent / "web"
@@ -111,6 +120,7 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         diff_view=diff_view,
         verification_summary=verification_summary,
     )
+    mailer = build_mailer(settings, db)
     ctx = AppContext(
         settings=settings,
         db=db,
@@ -124,7 +134,8 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         ),
         templates=templates,
         limiter=build_limiter(settings),
-        mailer=build_mailer(settings, db),
+        mailer=mailer,
+        postman=Postman(mailer),
         plans=plans,
     )
 
@@ -133,6 +144,7 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         log.info("serving with provider=%s model=%s", provider.name, provider.model)
         sweeper = asyncio.create_task(_give_back_expired_reservations(db))
         yield
+        await ctx.postman.drain()
         sweeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sweeper
@@ -151,13 +163,13 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     app.state.assets = assets
     app.state.legal_pages = legal_pages
     openapi.install(app)
-    max_body = 4 * (settings.max_code_chars + settings.max_error_chars) + 64 * 1024
+    document_limits(app, settings)
+    app.add_middleware(LimitBody, limits=body_limits(settings))
     app.add_middleware(CsrfCookie, secret=settings.signing_key)
     app.add_middleware(
         SecurityHeaders,
-        max_body_bytes=max_body,
-        limits_note=f"Code may be up to {settings.max_code_chars:,} characters and the error "
-        f"up to {settings.max_error_chars:,}.",
+        form_targets=() if settings.stripe_emulated else STRIPE_FORM_TARGETS,
+        server_timing=settings.server_timing,
     )
     if settings.trusted_proxy_list:
         # Believe X-Forwarded-For/-Proto only from these peers (client address, https).
@@ -181,6 +193,7 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
             devstripe.create_app(
                 db_path=settings.instance_dir / "devstripe.sqlite3",
                 webhook_secret=settings.webhook_secret,
+                api_key=settings.devstripe_key,
                 webhook_url=webhook_url,
             ),
         )
@@ -188,8 +201,30 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     return app
 
 
+def body_limits(settings: Settings) -> BodyLimits:
+    """Each route's largest request body; every other request gets a small form's."""
+    fix = settings.max_fix_body_bytes
+    note = (
+        f"Code may be up to {settings.max_code_chars:,} characters, the error up to "
+        f"{settings.max_error_chars:,} and the test up to {settings.max_test_chars:,}."
+    )
+    return BodyLimits(
+        default=FORM_MAX_BYTES,
+        notes={path: note for path in ("/", "/fix/stream", "/api/v1/fixes")},
+        exact={
+            "/": fix,
+            "/fix/stream": fix,
+            "/api/v1/fixes": fix,
+            "/stripe/webhook": WEBHOOK_MAX_BYTES,
+        },
+        prefixes=(("/_stripe/", DEVSTRIPE_MAX_BYTES),),
+    )
+
+
 RATE_LIMIT_SETTINGS = {
     "login": "rate_limit_login",
+    "login_email": "rate_limit_login_email",
+    "confirm": "rate_limit_confirm",
     "signup": "rate_limit_signup",
     "reset": "rate_limit_reset",
     "fix": "rate_limit_fix",

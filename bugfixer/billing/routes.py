@@ -41,7 +41,7 @@ def _start_checkout(
     if ctx.fixer.usage_now(me).limit is None:
         return RedirectResponse("/account?already=1", status_code=303)
     price_id = gateway.current_price_id(plan)
-    base = str(request.base_url).rstrip("/")
+    base = (ctx.settings.public_url or str(request.base_url)).rstrip("/")
     customer_id = service.customer_for(
         db=ctx.db, gateway=gateway, user_id=me.user_id, email=me.email
     )
@@ -57,7 +57,7 @@ def _start_checkout(
         service.record_checkout, checkout_id=checkout["id"], user_id=me.user_id, plan=plan
     )
     log.info("checkout %s started for account %s (%s)", checkout["id"], me.user_id, plan.code)
-    return RedirectResponse(checkout["url"], status_code=303)
+    return RedirectResponse(gateway.browser_url(checkout["url"]), status_code=303)
 
 
 @router.post("/billing/checkout", dependencies=[CsrfProtected])
@@ -127,9 +127,9 @@ def portal(request: Request, ctx: ContextDep, gateway: GatewayDep, me: CurrentUs
         raise InvalidInput("You have no billing account yet; choose a plan first.")
     url = gateway.create_portal(
         customer_id=customer_id,
-        return_url=str(request.base_url).rstrip("/") + "/account",
+        return_url=(ctx.settings.public_url or str(request.base_url)).rstrip("/") + "/account",
     )
-    return RedirectResponse(url, status_code=303)
+    return RedirectResponse(gateway.browser_url(url), status_code=303)
 
 
 @router.post("/stripe/webhook")

@@ -37,6 +37,7 @@ api = APIRouter(prefix="/api/v1", tags=["fixes"])
 pages = APIRouter(include_in_schema=False)
 
 _ERRORS = {
+    400: {"model": ErrorResponse, "description": "invalid_encoding: the body is not UTF-8"},
     401: {"model": ErrorResponse, "description": "unauthorized: a wrong or revoked API key"},
     402: {"model": ErrorResponse, "description": "quota_exhausted (with pricing_url)"},
     413: {"model": ErrorResponse, "description": "input_too_large: names the limit"},

@@ -28,6 +28,7 @@ from bugfixer.fixing.languages import LANGUAGES, detect_language, normalize_lang
 from bugfixer.fixing.models import Fix, LlmCall
 from bugfixer.fixing.pipeline import Attempt, Call, Delta, FixInput, Pipeline, Retrying
 from bugfixer.fixing.providers import Provider
+from bugfixer.fixing.providers.base import has_lone_surrogate
 from bugfixer.fixing.render import unified_diff
 from bugfixer.fixing.schemas import FixResult, UsagePublic, Verification
 from bugfixer.metering import service as metering
@@ -65,9 +66,14 @@ def validate_input(
     assert isinstance(error, str) and isinstance(test, str)
     if not code.strip():
         raise InvalidInput("code is empty: paste the code that fails")
-    for name, value in (("code", code), ("error", error), ("test", test)):
+    texts = (("code", code), ("error", error), ("test", test), ("language", language or ""))
+    for name, value in texts:
         if "\x00" in value:
             raise InvalidInput(f"{name} contains NUL bytes: paste text, not binary data")
+        if has_lone_surrogate(value):
+            raise InvalidInput(
+                f"{name} contains an unpaired surrogate (such as \\ud800): send valid Unicode text"
+            )
     if len(test) > settings.max_test_chars:
         raise InputTooLarge(
             f"test is {len(test):,} characters; the limit is {settings.max_test_chars:,}"

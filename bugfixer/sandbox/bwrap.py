@@ -377,12 +377,11 @@ def judge(
 ) -> RunResult:
     """Turn what the host saw (exit status, output, the launcher's report) into a verdict."""
     started = report.startswith(b"S")
-    details: dict[str, Any] = {}
-    for line in report[1:].splitlines() if started else []:
-        with contextlib.suppress(ValueError):
-            details.update(json.loads(line))
-    exc = details.get("exception") or {}
-    doctests = details.get("doctests") or {}
+    details = _launcher_details(report[1:] if started else b"")
+    exc = _typed(details.get("exception"), _EXCEPTION_FIELDS)
+    doctests = _typed(details.get("doctests"), _DOCTEST_FIELDS)
+    if "first_failure" in doctests:
+        doctests["first_failure"] = _typed(doctests["first_failure"], _FAILURE_FIELDS)
     stderr = _hide_paths(stderr) or ""
 
     exc_type = exc.get("type")
@@ -439,6 +438,47 @@ def judge(
         doctests_failed=int(doctests.get("failed", 0)),
         limits=limits,
     )
+
+
+# What each field of the launcher's report must be. The program runs in the launcher's
+# process and can write to the report's descriptor too: what does not fit is dropped.
+_EXCEPTION_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "type": str,
+    "message": str,
+    "traceback": str,
+    "line": int,
+    "eof_from_input": bool,
+}
+_DOCTEST_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "attempted": int,
+    "failed": int,
+    "first_failure": dict,
+}
+_FAILURE_FIELDS: dict[str, type | tuple[type, ...]] = {"source": str, "detail": str, "line": int}
+
+
+def _launcher_details(lines: bytes) -> dict[str, Any]:
+    details: dict[str, Any] = {}
+    for line in lines.splitlines():
+        try:
+            item = json.loads(line)
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
+            continue
+        if isinstance(item, dict):
+            details.update(item)
+    return details
+
+
+def _typed(value: Any, fields: dict[str, type | tuple[type, ...]]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        return {}
+    kept = {}
+    for name, kind in fields.items():
+        item = value.get(name)
+        is_int = kind is int
+        if isinstance(item, kind) and not (is_int and isinstance(item, bool)):
+            kept[name] = item
+    return kept
 
 
 def _is_signal(number: int) -> bool:

@@ -191,3 +191,21 @@ def test_a_flood_on_stderr_is_bounded_too(sandbox):
     result = run(sandbox, "import sys\nsys.stderr.write('e' * 10_000_000)\n")
     assert result.outcome == "output_limit"
     assert len(result.stderr) < FAST.output_bytes + 100
+
+
+def test_garbage_written_to_the_launchers_report_is_ignored(sandbox):
+    """The program shares the launcher's process and can find its report descriptor."""
+    program = """
+import os
+garbage = b"\\n" + b"[" * 100000 + b"\\n[1, 2]\\n" + b'{"exception": "x", "doctests": [1]}\\n'
+for fd in range(3, 64):
+    try:
+        os.set_blocking(fd, False)  # a full pipe must not hold the program up
+        os.write(fd, garbage + b'{"exception": {"line": "many", "type": 7}}\\n')
+    except OSError:
+        pass
+raise ValueError("the real one")
+"""
+    result = run(sandbox, program)  # it used to raise RecursionError here, in the server
+    assert result.outcome == "exception", result.summary()
+    assert result.exit_code == 1 and "the real one" in result.stderr

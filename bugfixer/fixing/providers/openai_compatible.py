@@ -23,6 +23,7 @@ from bugfixer.fixing.providers.base import (
     Provider,
     ProviderError,
     ProviderReply,
+    clean_text,
     register,
 )
 
@@ -88,21 +89,30 @@ class OpenAICompatibleProvider(Provider):
 
     async def complete(self, prompt: FixPrompt) -> ProviderReply:
         response = await self._create(prompt, stream=False)
-        choices = getattr(response, "choices", None)
-        if not choices:
-            raise self._error("the LLM endpoint answered without any choices")
-        message = choices[0].message
-        text = (message.content if message else None) or ""
+        # The SDK does not validate what it was sent: every field may have any shape.
+        try:
+            choice = response.choices[0]
+            message = choice.message
+            content = message.content if message is not None else None
+            refusal = getattr(message, "refusal", None)
+            finish_reason = choice.finish_reason
+        except (AttributeError, IndexError, KeyError, TypeError):
+            raise self._error("the LLM endpoint answered without any choices") from None
+        for name, value in (("content", content), ("refusal", refusal)):
+            if value is not None and not isinstance(value, str):
+                raise self._error(
+                    f"the LLM endpoint sent a malformed answer ({name} is "
+                    f"{type(value).__name__}, not text)"
+                )
+        text = content or ""
         if not text.strip():
-            if message is not None and getattr(message, "refusal", None):
-                return ProviderReply(message.refusal, None, response.model or self.model)
-            raise self._error(
-                f"the LLM endpoint returned an empty answer ({choices[0].finish_reason})"
-            )
-        if choices[0].finish_reason == "length":
+            if refusal:
+                return ProviderReply(refusal, None, getattr(response, "model", None) or self.model)
+            raise self._error(f"the LLM endpoint returned an empty answer ({finish_reason})")
+        if finish_reason == "length":
             logger.warning("LLM answer from %s was cut off at the token limit", self._endpoint)
         usage = getattr(response, "usage", None)
-        return self._reply(text, prompt, response.model, usage)
+        return self._reply(text, prompt, getattr(response, "model", None), usage)
 
     async def complete_many(self, prompt: FixPrompt, n: int) -> list[ProviderReply]:
         """Several answers in one request (``n``); servers without ``n`` are asked n times."""
@@ -135,9 +145,16 @@ class OpenAICompatibleProvider(Provider):
                 usage = getattr(chunk, "usage", None) or usage
                 for choice in getattr(chunk, "choices", None) or []:
                     delta = choice.delta.content if choice.delta else None
+                    if delta is not None and not isinstance(delta, str):
+                        raise self._error(
+                            f"the LLM endpoint sent a malformed answer (content is "
+                            f"{type(delta).__name__}, not text)"
+                        )
                     if choice.index == 0 and delta:
                         parts.append(delta)
                         yield delta
+        except ProviderError:
+            raise
         except openai.APIStatusError as exc:
             raise self._status_error(exc) from None
         except Exception as exc:  # the SDK lets transport errors through mid-stream
@@ -208,12 +225,12 @@ class OpenAICompatibleProvider(Provider):
             self._unsupported |= dropped
             return response
 
-    def _reply(self, text: str, prompt: FixPrompt, model: str | None, usage: Any) -> ProviderReply:
-        parsed = parse_reply(text, prompt.language)
+    def _reply(self, text: str, prompt: FixPrompt, model: Any, usage: Any) -> ProviderReply:
+        parsed = parse_reply(clean_text(text), prompt.language)
         return ProviderReply(
             explanation=parsed.explanation,
             fixed_code=parsed.fixed_code,
-            model=model or self.model,
+            model=model if isinstance(model, str) and model.strip() else self.model,
             prompt_tokens=getattr(usage, "prompt_tokens", None) or 0,
             completion_tokens=getattr(usage, "completion_tokens", None) or 0,
         )
