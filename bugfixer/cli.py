@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import click
 
@@ -31,9 +32,29 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
-@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="BUGFIXER_HOST",
+    help="Address to listen on (BUGFIXER_HOST).",
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=int,
+    envvar="BUGFIXER_PORT",
+    help="Port to listen on (BUGFIXER_PORT).",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    envvar="BUGFIXER_WORKERS",
+    help="Worker processes (BUGFIXER_WORKERS); more than one wants Redis rate limits.",
+)
 @click.option("--reload", is_flag=True, help="Restart on code changes (development).")
 def serve(host: str, port: int, workers: int, reload: bool) -> None:
     """Run the web app and API with uvicorn."""
@@ -41,22 +62,59 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
 
     from bugfixer import migrate
     from bugfixer.db import make_engine
+    from bugfixer.observability.logs import configure_logging
 
     settings = _settings()
-    engine = make_engine(settings.resolved_database_url)
-    migrate.upgrade(engine)  # once here, so several workers never race to migrate
-    engine.dispose()
-    uvicorn.run(
-        "bugfixer.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        reload=reload,
-        proxy_headers=True,
-        access_log=False,
-        log_level=settings.log_level.lower(),
-    )
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.migrate_on_start:
+        engine = make_engine(settings.resolved_database_url)
+        migrate.upgrade(engine)  # once here, so several workers never race to migrate
+        engine.dispose()
+    if workers > 1 and urlsplit(settings.rate_limit_storage).scheme == "memory":
+        from bugfixer.main import warn_unshared_limits
+
+        warn_unshared_limits(f"{workers} worker processes serve this app")
+    with _metrics_dir(workers):
+        uvicorn.run(
+            "bugfixer.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            reload=reload,
+            # X-Forwarded-* are believed from BUGFIXER_TRUSTED_PROXIES only, by the app.
+            proxy_headers=False,
+            access_log=False,
+            log_config=None,
+            log_level=settings.log_level.lower(),
+        )
+
+
+@contextmanager
+def _metrics_dir(workers: int) -> Iterator[None]:
+    """Several workers add up their metrics in files: a fresh folder for this server."""
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from bugfixer.observability.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
+
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        prepare_multiprocess_dir(Path(given))
+        yield
+        return
+    if workers == 1:
+        yield
+        return
+    path = tempfile.mkdtemp(prefix="bugfixer-metrics-")
+    os.environ[MULTIPROC_ENV] = path
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROC_ENV]
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @main.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
+from anyio import from_thread
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -97,8 +98,10 @@ def signup(
     password: str = Form(""),
     next: str = Form(""),
 ) -> Response:
-    ctx.limiter.hit("signup", client_address(request))
-    ctx.limiter.hit("signup", f"browser:{identity.fingerprint or identity.visitor_id}")
+    from_thread.run(ctx.limiter.hit, "signup", client_address(request))
+    from_thread.run(
+        ctx.limiter.hit, "signup", f"browser:{identity.fingerprint or identity.visitor_id}"
+    )
     try:
         prepared = accounts.prepare_account(email=email, password=password)
         with ctx.session_factory.begin() as session:
@@ -132,8 +135,8 @@ def login(
     password: str = Form(""),
     next: str = Form(""),
 ) -> Response:
-    ctx.limiter.hit("login", client_address(request))
-    ctx.limiter.hit("login", f"email:{email.strip().lower()}")
+    from_thread.run(ctx.limiter.hit, "login", client_address(request))
+    from_thread.run(ctx.limiter.hit, "login", f"email:{email.strip().lower()}")
     try:
         with ctx.read_session_factory() as reader:
             found = accounts.authenticate(session=reader, email=email, password=password)
@@ -173,8 +176,8 @@ def reset_request(
     email: str = Form(""),
 ) -> Response:
     """Always the same answer, so the page does not tell who has an account."""
-    ctx.limiter.hit("reset", client_address(request))
-    ctx.limiter.hit("reset", f"email:{email.strip().lower()}")
+    from_thread.run(ctx.limiter.hit, "reset", client_address(request))
+    from_thread.run(ctx.limiter.hit, "reset", f"email:{email.strip().lower()}")
     user = accounts.find_user(session=session, email=email)
     if user is not None:
         token = accounts.make_reset_token(user=user, secret=ctx.settings.signing_key)
@@ -215,7 +218,7 @@ def reset_password(
     identity: IdentityDep,
     password: str = Form(""),
 ) -> Response:
-    ctx.limiter.hit("reset", client_address(request))
+    from_thread.run(ctx.limiter.hit, "reset", client_address(request))
     secret = ctx.settings.signing_key
     try:
         with ctx.read_session_factory() as reader:

@@ -17,6 +17,7 @@ from bugfixer.billing.webhooks import WebhookFailed, process
 from bugfixer.deps import ContextDep, CsrfProtected, CurrentUser, GatewayDep, IdentityDep
 from bugfixer.errors import AppError, InvalidInput
 from bugfixer.metering.identity import Identity
+from bugfixer.observability import metrics
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -59,6 +60,7 @@ def _start_checkout(
             session=session, checkout_id=checkout["id"], user_id=me.user_id, plan=plan
         )
     log.info("checkout %s started for account %s (%s)", checkout["id"], me.user_id, plan.code)
+    metrics.record_checkout(plan.code, "started")
     return RedirectResponse(checkout["url"], status_code=303)
 
 
@@ -150,5 +152,7 @@ async def webhook(request: Request, ctx: ContextDep, gateway: GatewayDep) -> Res
             )
         )
     except WebhookFailed:
+        metrics.record_webhook_event(event["type"], "failed")
         return JSONResponse({"error": "handler_failed", "message": "Will retry."}, status_code=500)
+    metrics.record_webhook_event(event["type"], outcome)
     return JSONResponse({"received": True, "outcome": outcome})

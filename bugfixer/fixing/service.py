@@ -33,6 +33,7 @@ from bugfixer.fixing.verify import failure_message, verify
 from bugfixer.metering import service as metering
 from bugfixer.metering.identity import Identity
 from bugfixer.metering.service import QuotaExhausted, Reservation, Usage
+from bugfixer.observability import metrics
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -234,6 +235,7 @@ class Fixer:
                     session=session, identity=identity, limit=self.settings.free_fixes
                 )
         except QuotaExhausted as exc:
+            metrics.record_quota_refusal()
             err = QuotaExhaustedError(
                 f"You have used all {exc.usage.limit} free fixes. "
                 "Subscribe for unlimited fixes: /pricing"
@@ -269,9 +271,11 @@ class Fixer:
                 fix = self._saved_fix(reservation, fix_input, event)
                 usage = await self._db("settle", self._settle, reservation, fix, event, latency_ms)
                 settled = True
+                metrics.record_fix(self.provider.name, fix["status"])
                 yield Finished(to_result(Fix(**fix), usage))
         finally:
             if not settled:
+                metrics.record_fix(self.provider.name, "failed")
                 with anyio.CancelScope(shield=True):
                     await self._db("release", self._release, reservation)
 

@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 import json
-import logging
-import secrets
-import time
-from contextvars import ContextVar
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from bugfixer import timing
-
-request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -24,14 +16,8 @@ CSP = (
 DOCS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 
-class RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
-        return True
-
-
 class SecurityHeaders:
-    """Request ids, security headers, and a cap on request body size."""
+    """Security headers and a cap on request body size (request ids: observability.http)."""
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
@@ -41,39 +27,28 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = incoming if incoming.isalnum() and len(incoming) <= 64 else secrets.token_hex(8)
-        token = request_id_var.set(rid)
-        timings = timing.begin()
-        started = time.perf_counter()
-        try:
-            length = dict(scope["headers"]).get(b"content-length")
-            if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
-                await self._too_large(send, rid)
-                return
-            relaxed = scope["path"] == "/docs" or scope["path"].startswith("/_stripe/")
-            csp = DOCS_CSP if relaxed else CSP
-            https = scope.get("scheme") == "https"
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+            await self._too_large(send)
+            return
+        relaxed = scope["path"] == "/docs" or scope["path"].startswith("/_stripe/")
+        csp = DOCS_CSP if relaxed else CSP
+        https = scope.get("scheme") == "https"
 
-            async def send_with_headers(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    headers = MutableHeaders(scope=message)
-                    headers.setdefault("Content-Security-Policy", csp)
-                    headers["X-Content-Type-Options"] = "nosniff"
-                    headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-                    headers["X-Frame-Options"] = "DENY"
-                    headers["X-Request-ID"] = rid
-                    headers["Server-Timing"] = timing.header((time.perf_counter() - started) * 1000)
-                    if https:
-                        headers["Strict-Transport-Security"] = "max-age=31536000"
-                await send(message)
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", csp)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+                headers["X-Frame-Options"] = "DENY"
+                if https:
+                    headers["Strict-Transport-Security"] = "max-age=31536000"
+            await send(message)
 
-            await self.app(scope, receive, send_with_headers)
-        finally:
-            timing.end(timings)
-            request_id_var.reset(token)
+        await self.app(scope, receive, send_with_headers)
 
-    async def _too_large(self, send: Send, rid: str) -> None:
+    async def _too_large(self, send: Send) -> None:
         body = json.dumps(
             {
                 "error": "input_too_large",
@@ -87,7 +62,6 @@ class SecurityHeaders:
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
-                    (b"x-request-id", rid.encode()),
                 ],
             }
         )

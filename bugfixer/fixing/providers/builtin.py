@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from bugfixer.fixing.builtin import fix_python
 from bugfixer.fixing.languages import LANGUAGES
 from bugfixer.fixing.providers.base import FixPrompt, Provider, ProviderReply, register
+from bugfixer.observability.metrics import LlmCall
 
 if TYPE_CHECKING:
     from bugfixer.config import Settings
@@ -26,6 +27,10 @@ class BuiltinProvider(Provider):
         return cls()
 
     async def complete(self, prompt: FixPrompt) -> ProviderReply:
+        with LlmCall(self.name, self.model) as call:
+            return call.answered(await self._complete(prompt))
+
+    async def _complete(self, prompt: FixPrompt) -> ProviderReply:
         language = prompt.language.strip().lower()
         if language not in _PYTHON:
             shown = LANGUAGES.get(language, prompt.language.strip()) or "this"

@@ -25,6 +25,7 @@ from bugfixer.fixing.providers.base import (
     ProviderReply,
     register,
 )
+from bugfixer.observability.metrics import LlmCall
 
 if TYPE_CHECKING:
     from bugfixer.config import Settings
@@ -84,6 +85,17 @@ class OpenAICompatibleProvider(Provider):
         )
 
     async def complete(self, prompt: FixPrompt) -> ProviderReply:
+        with LlmCall(self.name, self.model) as call:
+            return call.answered(await self._complete(prompt))
+
+    async def stream(self, prompt: FixPrompt) -> AsyncIterator[str | ProviderReply]:
+        with LlmCall(self.name, self.model) as call:
+            async for item in self._stream(prompt):
+                if isinstance(item, ProviderReply):
+                    call.answered(item)
+                yield item
+
+    async def _complete(self, prompt: FixPrompt) -> ProviderReply:
         response = await self._create(prompt, stream=False)
         choices = getattr(response, "choices", None)
         if not choices:
@@ -101,7 +113,7 @@ class OpenAICompatibleProvider(Provider):
         usage = getattr(response, "usage", None)
         return self._reply(text, prompt, response.model, usage)
 
-    async def stream(self, prompt: FixPrompt) -> AsyncIterator[str | ProviderReply]:
+    async def _stream(self, prompt: FixPrompt) -> AsyncIterator[str | ProviderReply]:
         chunks = await self._create(prompt, stream=True)
         parts: list[str] = []
         model, usage = None, None
