@@ -7,7 +7,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_DIR ?= /tmp/bugfixer-test-pg
 PG_PORT ?= 55432
-DEBIAN_TEST_PACKAGES := chromium postgresql
+REDIS_DIR ?= /tmp/bugfixer-test-redis
+REDIS_PORT ?= 56379
 
 .PHONY: run test lint bench clean system-packages
 
@@ -21,11 +22,13 @@ run: $(STAMP)
 	$(BIN)/bugfixer db upgrade
 	$(BIN)/bugfixer serve --host $(HOST) --port $(PORT)
 
-# Chromium drives the browser tests; PostgreSQL runs the same tests as SQLite does.
+# Chromium drives the browser tests; PostgreSQL runs the same tests as SQLite does;
+# Redis holds the shared rate limits.
 system-packages:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	test -x /usr/lib/postgresql/15/bin/pg_ctl || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -37,10 +40,14 @@ lint: $(STAMP)
 
 test: $(STAMP) system-packages lint
 	scripts/testdb.sh stop $(PG_DIR); rm -rf $(PG_DIR)
+	scripts/testredis.sh stop $(REDIS_DIR); rm -rf $(REDIS_DIR)
 	scripts/testdb.sh start $(PG_DIR) $(PG_PORT)
+	scripts/testredis.sh start $(REDIS_DIR) $(REDIS_PORT) || { scripts/testdb.sh stop $(PG_DIR); exit 1; }
 	BUGFIXER_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:$(PG_PORT)/postgres \
+	BUGFIXER_TEST_REDIS_URL=redis://127.0.0.1:$(REDIS_PORT)/0 \
 	  $(BIN)/pytest -q -p no:cacheprovider; status=$$?; \
-	  scripts/testdb.sh stop $(PG_DIR); rm -rf $(PG_DIR); exit $$status
+	  scripts/testdb.sh stop $(PG_DIR); rm -rf $(PG_DIR); \
+	  scripts/testredis.sh stop $(REDIS_DIR); rm -rf $(REDIS_DIR); exit $$status
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_fixes.py

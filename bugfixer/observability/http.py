@@ -30,13 +30,13 @@ _VALID_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 def route_label(scope: Scope, root_path: str) -> str:
     """The template of the route that answered (``/fixes/{fix_id}``), never the raw path."""
     route = scope.get("route")
+    # Inside a mount, root_path has grown by the mount's prefix.
+    prefix = scope.get("root_path", "")[len(root_path) :]
+    if isinstance(route, Mount) or (route is None and prefix):
+        return f"{prefix}/{{path}}"  # a mounted app without routes of its own (static files)
     path = getattr(route, "path", None)
     if path is None:
         return UNMATCHED
-    # Inside a mount, root_path has grown by the mount's prefix.
-    prefix = scope.get("root_path", "")[len(root_path) :]
-    if isinstance(route, Mount):
-        return f"{prefix}/{{path}}"
     return prefix + path
 
 
@@ -96,6 +96,7 @@ class RequestObserver:
         self, scope: Scope, route: str, status: int, seconds: float, fields: dict[str, Any]
     ) -> None:
         identity = scope.get("state", {}).get("identity")
+        prompt, completion = fields.get("prompt_tokens"), fields.get("completion_tokens")
         line = {
             "method": scope["method"],
             "route": route,
@@ -103,10 +104,13 @@ class RequestObserver:
             "duration_ms": round(seconds * 1000, 2),
             "visitor": self._hash("visitor", getattr(identity, "visitor_id", None)),
             "account": self._hash("account", getattr(identity, "user_id", None)),
-            **fields,
+            "provider": fields.get("provider"),
+            "model": fields.get("model"),
+            "tokens": None if prompt is None else prompt + (completion or 0),
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
         }
-        if "prompt_tokens" in fields:
-            line["tokens"] = fields["prompt_tokens"] + fields["completion_tokens"]
+        line.update((k, v) for k, v in fields.items() if k not in line)
         ms = seconds * 1000
         access_log.info(
             "%s %s %d %.1fms", line["method"], route, status, ms, extra={"fields": line}

@@ -92,3 +92,6 @@ def configure_logging(level: str, fmt: str = "text") -> None:
         root.addHandler(handler)
     handler.setFormatter(formatter)
     root.setLevel(level)
+    # The HTTP client logs every LLM request at INFO; the access log and metrics cover them.
+    for noisy in ("httpx", "httpx2"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -15,14 +15,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from bugfixer.observability import logs
@@ -172,10 +166,11 @@ def prepare_multiprocess_dir(path: Path) -> None:
         stale.unlink()
 
 
-def exposition() -> tuple[bytes, str]:
-    """The text format body and its content type, for every worker of this server."""
+def exposition(accept: str | None = None) -> tuple[bytes, str]:
+    """The body and its content type (as the scraper's Accept asks), for every worker."""
+    encode, content_type = choose_encoder(accept)  # type: ignore[arg-type]
     if multiprocess_dir():
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+        return encode(registry), content_type
+    return encode(REGISTRY), content_type

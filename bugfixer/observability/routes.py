@@ -92,8 +92,8 @@ def metrics_endpoint(request: Request, ctx: ContextDep) -> Response:
             "Metrics are served only to this machine; set BUGFIXER_METRICS_TOKEN to scrape "
             "from elsewhere."
         )
-    body, content_type = metrics.exposition()
-    return Response(body, media_type=content_type)
+    body, content_type = metrics.exposition(request.headers.get("accept"))
+    return Response(body, headers={"Content-Type": content_type})
 
 
 def _loopback(request: Request) -> bool:
