@@ -98,7 +98,7 @@ def _metrics_dir(workers: int) -> Iterator[None]:
     import tempfile
     from pathlib import Path
 
-    from bugfixer.observability.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
+    from bugfixer.observability.multiprocess import MULTIPROC_ENV, prepare_multiprocess_dir
 
     given = os.environ.get(MULTIPROC_ENV)
     if given:

@@ -8,10 +8,8 @@ before this module is first imported, and the folder emptied when the server sta
 
 from __future__ import annotations
 
-import os
 import time
 from asyncio import CancelledError
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -20,8 +18,8 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from bugfixer.observability import logs
+from bugfixer.observability.multiprocess import multiprocess_dir
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Any other method would let a client mint label values at will.
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 LLM_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0)
@@ -153,17 +151,6 @@ class LlmCall:
         LLM_REQUESTS.labels(self.provider, self.model, outcome).inc()
         LLM_DURATION.labels(self.provider, self.model).observe(time.perf_counter() - self.started)
         logs.note(provider=self.provider, model=self.model)
-
-
-def multiprocess_dir() -> str | None:
-    return os.environ.get(MULTIPROC_ENV) or None
-
-
-def prepare_multiprocess_dir(path: Path) -> None:
-    """Create the folder, or empty one a previous run left: old files would be added in."""
-    path.mkdir(parents=True, exist_ok=True)
-    for stale in path.glob("*.db"):
-        stale.unlink()
 
 
 def exposition(accept: str | None = None) -> tuple[bytes, str]:

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from bugfixer.main import create_app
 from bugfixer.observability import metrics
+from bugfixer.observability.multiprocess import MULTIPROC_ENV, prepare_multiprocess_dir
 from tests.billing.conftest import Shop, sign_up, subscribe
 from tests.conftest import make_settings
 from tests.support.fake_llm import Error, FakeLLM, count_tokens
@@ -164,6 +165,7 @@ def test_checkouts_and_webhook_events_are_counted(tmp_path):
 RECORD = """
 import sys
 from bugfixer.observability import metrics
+from bugfixer.observability.multiprocess import MULTIPROC_ENV, prepare_multiprocess_dir
 for _ in range(int(sys.argv[1])):
     metrics.record_fix("builtin", "fixed")
 metrics.record_quota_refusal()
@@ -173,12 +175,12 @@ metrics.record_http("GET", "/", 200, 0.01)
 
 def test_workers_values_add_up_in_multiprocess_mode(tmp_path, monkeypatch):
     folder = tmp_path / "metrics"
-    metrics.prepare_multiprocess_dir(folder)
-    env = {**os.environ, metrics.MULTIPROC_ENV: str(folder)}
+    prepare_multiprocess_dir(folder)
+    env = {**os.environ, MULTIPROC_ENV: str(folder)}
     for count in ("2", "5"):  # two worker processes, one after the other
         subprocess.run([sys.executable, "-c", RECORD, count], env=env, check=True)
 
-    monkeypatch.setenv(metrics.MULTIPROC_ENV, str(folder))
+    monkeypatch.setenv(MULTIPROC_ENV, str(folder))
     text, _ = metrics.exposition()
     text = text.decode()
 
@@ -194,10 +196,10 @@ def test_a_new_server_starts_from_an_empty_metrics_folder(tmp_path):
     folder.mkdir()
     (folder / "counter_123.db").write_bytes(b"old run")
     (folder / "keep.txt").write_text("not ours")
-    metrics.prepare_multiprocess_dir(folder)
+    prepare_multiprocess_dir(folder)
     assert sorted(p.name for p in folder.iterdir()) == ["keep.txt"]
 
 
 @pytest.fixture(autouse=True)
 def _no_multiprocess_env(monkeypatch):
-    monkeypatch.delenv(metrics.MULTIPROC_ENV, raising=False)
+    monkeypatch.delenv(MULTIPROC_ENV, raising=False)
