@@ -36,7 +36,9 @@ async def readyz(ctx: ContextDep) -> Response:
     """Readiness: the database answers at the schema this code needs, and Redis when used."""
 
     def database() -> Awaitable[str | None]:
-        return anyio.to_thread.run_sync(_database_problem, ctx.engine, abandon_on_cancel=True)
+        # A thread of anyio's own pool, not the app's database threads: a hung database
+        # must not let repeated probes take the threads requests need.
+        return anyio.to_thread.run_sync(_database_problem, ctx.db.engine, abandon_on_cancel=True)
 
     checks = {"database": await _bounded("database", database)}
     if ctx.limiter.shared:

@@ -37,7 +37,7 @@ def test_not_ready_until_migrations_have_run_as_their_own_step(tmp_path):
     with TestClient(app) as client:
         before = client.get("/readyz")
         assert client.get("/healthz").status_code == 200
-        migrate.upgrade(app.state.ctx.engine)
+        migrate.upgrade(app.state.ctx.db.engine)
         after = client.get("/readyz")
 
     assert before.status_code == 503 and before.headers["Retry-After"]
