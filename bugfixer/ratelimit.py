@@ -146,7 +146,6 @@ class RateLimiter:
 
     def __init__(self, rules: dict[str, str], storage: str = "memory://") -> None:
         self._rules = {name: _parse_rule(name, text) for name, text in rules.items()}
-        self.storage_uri = storage
         self.shared = urlsplit(storage).scheme != "memory"
         if self.shared:
             self._shared = _shared_strategy(storage)
