@@ -109,7 +109,9 @@ def test_forty_simultaneous_fixes_with_an_api_key_get_exactly_three(tmp_path, da
     with serve(app) as base_url, _signed_up(base_url, "key@example.com") as browser:
         page = browser.get("/account")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-        created = browser.post("/account/api-keys", data={"name": "ci", "csrf_token": token})
+        created = browser.post(
+            "/account/api-keys", data={"name": "ci", "csrf_token": token}, follow_redirects=True
+        )
         key = re.search(r"(bfk_[A-Za-z0-9_-]{43})", created.text).group(1)
         headers = {"Authorization": f"Bearer {key}"}
         statuses = asyncio.run(_account_burst(base_url, 40, headers=headers))
