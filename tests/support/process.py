@@ -45,7 +45,7 @@ def running(
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 90  # workers import the app; a busy machine is slow
             while True:
                 assert process.poll() is None, log.read_text()
                 try:
