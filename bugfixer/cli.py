@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import click
 
@@ -32,9 +33,29 @@ main.add_command(fix)
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
-@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="BUGFIXER_HOST",
+    help="Address to listen on (BUGFIXER_HOST).",
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=int,
+    envvar="BUGFIXER_PORT",
+    help="Port to listen on (BUGFIXER_PORT).",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    envvar="BUGFIXER_WORKERS",
+    help="Worker processes (BUGFIXER_WORKERS); more than one wants Redis rate limits.",
+)
 @click.option("--reload", is_flag=True, help="Restart on code changes (development).")
 def serve(host: str, port: int, workers: int, reload: bool) -> None:
     """Run the web app and API with uvicorn.
@@ -45,24 +66,61 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
 
     from bugfixer import migrate
     from bugfixer.db import make_engine
+    from bugfixer.observability.logs import configure_logging
 
     settings = _settings()
-    engine = make_engine(settings.resolved_database_url)
-    migrate.upgrade(engine)  # once here, so several workers never race to migrate
-    engine.dispose()
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.migrate_on_start:
+        engine = make_engine(settings.resolved_database_url)
+        migrate.upgrade(engine)  # once here, so several workers never race to migrate
+        engine.dispose()
+    if workers > 1 and urlsplit(settings.rate_limit_storage).scheme == "memory":
+        from bugfixer.main import warn_unshared_limits
+
+        warn_unshared_limits(f"{workers} worker processes serve this app")
     for line in where_to_look(settings, host=host, port=port):
         click.echo(line)
-    uvicorn.run(
-        "bugfixer.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        reload=reload,
-        access_log=False,
-        log_level=settings.log_level.lower(),
-        **proxy_options(settings),
-    )
+    with _metrics_dir(workers):
+        uvicorn.run(
+            "bugfixer.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            reload=reload,
+            # X-Forwarded-* are believed from BUGFIXER_TRUSTED_PROXIES only, by the app.
+            proxy_headers=False,
+            access_log=False,
+            log_config=None,
+            log_level=settings.log_level.lower(),
+        )
+
+
+@contextmanager
+def _metrics_dir(workers: int) -> Iterator[None]:
+    """Several workers add up their metrics in files: a fresh folder for this server."""
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from bugfixer.observability.multiprocess import MULTIPROC_ENV, prepare_multiprocess_dir
+
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        prepare_multiprocess_dir(Path(given))
+        yield
+        return
+    if workers == 1:
+        yield
+        return
+    path = tempfile.mkdtemp(prefix="bugfixer-metrics-")
+    os.environ[MULTIPROC_ENV] = path
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROC_ENV]
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def where_to_look(settings: Settings, *, host: str, port: int) -> list[str]:
@@ -76,18 +134,6 @@ def where_to_look(settings: Settings, *, host: str, port: int) -> list[str]:
         lines.append(f"Dev outbox:      {base}/dev/outbox (mail that would have been sent)")
     lines.append(f"API docs:        {base}/docs")
     return lines
-
-
-def proxy_options(settings: Settings) -> dict[str, object]:
-    """uvicorn's forwarded-header options: only the configured proxies are believed.
-
-    uvicorn on its own trusts 127.0.0.1, so any process on this host (a proxy passing
-    client headers through) could claim another client address and get a new trial.
-    """
-    trusted = settings.trusted_proxy_list
-    if not trusted:
-        return {"proxy_headers": False}
-    return {"proxy_headers": True, "forwarded_allow_ips": trusted}
 
 
 @main.group()

@@ -137,6 +137,18 @@ class Settings(BaseSettings):
         description="Send a Server-Timing header (our time vs the provider's) with each "
         "response; it also tells clients how long each request took.",
     )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="text for people, json for log shippers (one object per line)."
+    )
+    metrics_token: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer token for /metrics; unset = only loopback peers may scrape.",
+    )
+    migrate_on_start: bool = Field(
+        True,
+        description="Upgrade the database when the app starts; false when migrations run "
+        "as their own step (the app then reports not ready until they have).",
+    )
 
     public_url: str = Field(
         "",
@@ -201,6 +213,11 @@ class Settings(BaseSettings):
     )
     rate_limit_fix: str = Field("60/minute", description="Fixes per visitor or account.")
     rate_limit_fix_ip: str = Field("1200/minute", description="Fixes per IP address.")
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="Where rate limit counters live: memory:// (this process) or "
+        "redis://host:port/db (shared by every worker and machine).",
+    )
 
     stripe_secret_key: SecretStr | None = Field(
         None,

@@ -10,6 +10,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import fastapi_offline
 from fastapi import FastAPI
@@ -54,6 +55,9 @@ from bugfixer.metering.identity import (
     SignedCookie,
 )
 from bugfixer.metering.service import expire_pending
+from bugfixer.observability.http import RequestObserver
+from bugfixer.observability.logs import configure_logging
+from bugfixer.observability.routes import router as observability_router
 from bugfixer.ratelimit import RateLimiter
 from bugfixer.sandbox import Sandbox
 from bugfixer.web import errors, openapi
@@ -68,7 +72,7 @@ from bugfixer.web.limits import (
     BodyLimits,
     LimitBody,
 )
-from bugfixer.web.middleware import STRIPE_FORM_TARGETS, RequestIdFilter, SecurityHeaders
+from bugfixer.web.middleware import STRIPE_FORM_TARGETS, SecurityHeaders
 from bugfixer.web.routes import router as web_router
 
 WEB_DIR = Path(__file__).parent / "web"
@@ -87,10 +91,11 @@ class CachedStaticFiles(StaticFiles):
 def create_app(settings: Settings | None = None, *, provider: Provider | None = None) -> FastAPI:
     """Build the app. ``provider`` overrides the configured one (tests, embedding)."""
     settings = settings or load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
 
     db = Database.from_url(settings.resolved_database_url)
-    if not migrate.is_current(db.engine):
+    # Otherwise migrations are a separate step and /readyz says 503 until it has run.
+    if settings.migrate_on_start and not migrate.is_current(db.engine):
         migrate.upgrade(db.engine)
     # Database threads hand results back to the event loop; the default 5 ms GIL switch
     # interval would add up to that much to every hand-off while the loop is busy.
@@ -149,6 +154,7 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         with contextlib.suppress(asyncio.CancelledError):
             await sweeper
         await provider.aclose()
+        await ctx.limiter.aclose()
         db.close()
 
     app = FastAPI(
@@ -169,11 +175,13 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     app.add_middleware(
         SecurityHeaders,
         form_targets=() if settings.stripe_emulated else STRIPE_FORM_TARGETS,
-        server_timing=settings.server_timing,
     )
     if settings.trusted_proxy_list:
         # Believe X-Forwarded-For/-Proto only from these peers (client address, https).
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
+    app.add_middleware(
+        RequestObserver, hash_key=settings.signing_key, server_timing=settings.server_timing
+    )
     errors.install(app)
     # Swagger UI 5 (OpenAPI 3.1) as packaged by fastapi-offline: served here, no CDN.
     swagger_dir = Path(fastapi_offline.__file__).parent / "static"
@@ -182,6 +190,7 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     app.include_router(fixing_api)
     app.include_router(fixing_pages)
     app.include_router(web_router)
+    app.include_router(observability_router)
     app.include_router(accounts_router)
     app.include_router(billing_router)
     if settings.stripe_emulated:
@@ -234,12 +243,27 @@ RATE_LIMIT_SETTINGS = {
 
 def build_limiter(settings: Settings) -> RateLimiter:
     try:
-        return RateLimiter(
-            {rule: getattr(settings, name) for rule, name in RATE_LIMIT_SETTINGS.items()}
+        limiter = RateLimiter(
+            {rule: getattr(settings, name) for rule, name in RATE_LIMIT_SETTINGS.items()},
+            storage=settings.rate_limit_storage,
         )
     except ValueError as exc:
         names = ", ".join(f"BUGFIXER_{n.upper()}" for n in RATE_LIMIT_SETTINGS.values())
         raise SettingsError(f"invalid rate limit ({names}): {exc}") from None
+    if not limiter.shared and urlsplit(settings.resolved_database_url).scheme.startswith(
+        "postgresql"
+    ):
+        warn_unshared_limits("the database is PostgreSQL, so several processes may serve it")
+    return limiter
+
+
+def warn_unshared_limits(why: str) -> None:
+    log.warning(
+        "rate limits are counted in each process (BUGFIXER_RATE_LIMIT_STORAGE=memory://) but "
+        "%s: every process allows the full limit. Set BUGFIXER_RATE_LIMIT_STORAGE="
+        "redis://host:port/0 to share them.",
+        why,
+    )
 
 
 async def _give_back_expired_reservations(db: Database, every_s: float = 60.0) -> None:
@@ -270,18 +294,3 @@ def build_mailer(settings: Settings, db: Database) -> Mailer:
         db.write_now(store_in_outbox, email=email)
 
     return OutboxMailer(store)
-
-
-def configure_logging(level: str) -> None:
-    root = logging.getLogger()
-    if getattr(root, "_bugfixer_configured", False):
-        root.setLevel(level)
-        return
-    handler = logging.StreamHandler()
-    handler.addFilter(RequestIdFilter())
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
-    )
-    root.addHandler(handler)
-    root.setLevel(level)
-    root._bugfixer_configured = True  # type: ignore[attr-defined]

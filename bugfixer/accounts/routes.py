@@ -118,9 +118,9 @@ async def signup(
     An address that has an account already gets the same answer, so the form does not
     tell who has one; its owner is told by mail instead.
     """
-    ctx.limiter.hit("signup", client_address(request))
-    ctx.limiter.hit("signup", f"browser:{identity.fingerprint or identity.visitor_id}")
-    ctx.limiter.hit("signup", f"email:{email.strip().lower()}")  # bounds mail to one address
+    await ctx.limiter.hit("signup", client_address(request))
+    await ctx.limiter.hit("signup", f"browser:{identity.fingerprint or identity.visitor_id}")
+    await ctx.limiter.hit("signup", f"email:{email.strip().lower()}")  # bounds mail to one address
     try:
         # Argon2 is slow on purpose: hashed in a worker thread, before any transaction.
         prepared = await run_in_threadpool(accounts.prepare_account, email=email, password=password)
@@ -173,11 +173,11 @@ async def login(
     next: str = Form(""),
 ) -> Response:
     address, who = client_address(request), email.strip().lower()
-    ctx.limiter.hit("login", address)  # one address trying many accounts
-    ctx.limiter.hit("login", f"email:{who}|{address}")  # one address guessing one account
+    await ctx.limiter.hit("login", address)  # one address trying many accounts
+    await ctx.limiter.hit("login", f"email:{who}|{address}")  # one address guessing one account
     # Everyone guessing one account, at a slower rate: another address's wrong guesses
     # do not lock the owner out of their own.
-    ctx.limiter.hit("login_email", who)
+    await ctx.limiter.hit("login_email", who)
     try:
         found = await ctx.db.read(accounts.find_user, email=email)
         # Argon2 verification and any rehash run in a worker thread, outside transactions.
@@ -224,8 +224,8 @@ async def reset_request(
 ) -> Response:
     """Always the same answer, as fast, so the page does not tell who has an account:
     the mail (if any) goes out after the answer."""
-    ctx.limiter.hit("reset", client_address(request))
-    ctx.limiter.hit("reset", f"email:{email.strip().lower()}")
+    await ctx.limiter.hit("reset", client_address(request))
+    await ctx.limiter.hit("reset", f"email:{email.strip().lower()}")
     user = await ctx.db.read(accounts.find_user, email=email)
     if user is not None:
         token = accounts.make_reset_token(user=user, secret=ctx.settings.signing_key)
@@ -255,7 +255,7 @@ async def reset_password(
     identity: IdentityDep,
     password: str = Form(""),
 ) -> Response:
-    ctx.limiter.hit("reset", client_address(request))
+    await ctx.limiter.hit("reset", client_address(request))
     secret = ctx.settings.signing_key
     try:
         found = await ctx.db.read(accounts.user_for_reset_token, token=token, secret=secret)
@@ -388,7 +388,7 @@ async def confirm_address(
 @router.post("/account/confirm", dependencies=[CsrfProtected])
 async def resend_confirmation(request: Request, ctx: ContextDep, me: CurrentUser) -> Response:
     """Mail the confirmation link again (the first may be lost or expired)."""
-    ctx.limiter.hit("confirm", f"user:{me.user_id}")
+    await ctx.limiter.hit("confirm", f"user:{me.user_id}")
     address = await ctx.db.read(accounts.address_state, user_id=me.user_id)
     if address.verified_at is not None:
         return RedirectResponse("/account", status_code=303)

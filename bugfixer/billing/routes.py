@@ -16,6 +16,7 @@ from bugfixer.billing.webhooks import WebhookFailed, process
 from bugfixer.deps import ContextDep, CsrfProtected, CurrentUser, GatewayDep, IdentityDep
 from bugfixer.errors import AppError, InvalidInput
 from bugfixer.metering.identity import Identity
+from bugfixer.observability import metrics
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -57,6 +58,7 @@ def _start_checkout(
         service.record_checkout, checkout_id=checkout["id"], user_id=me.user_id, plan=plan
     )
     log.info("checkout %s started for account %s (%s)", checkout["id"], me.user_id, plan.code)
+    metrics.record_checkout(plan.code, "started")
     return RedirectResponse(gateway.browser_url(checkout["url"]), status_code=303)
 
 
@@ -144,5 +146,7 @@ async def webhook(request: Request, ctx: ContextDep, gateway: GatewayDep) -> Res
             lambda: process(db=ctx.db, gateway=gateway, plans=ctx.plans, event=event)
         )
     except WebhookFailed:
+        metrics.record_webhook_event(event["type"], "failed")
         return JSONResponse({"error": "handler_failed", "message": "Will retry."}, status_code=500)
+    metrics.record_webhook_event(event["type"], outcome)
     return JSONResponse({"received": True, "outcome": outcome})

@@ -25,6 +25,7 @@ from bugfixer.billing.gateway import StripeGateway
 from bugfixer.billing.models import CheckoutSession, StripeEvent, Transaction
 from bugfixer.billing.plans import Plan
 from bugfixer.db import Database, utcnow
+from bugfixer.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +190,7 @@ def _checkout_completed(ctx: HandlerContext, obj: dict[str, Any]) -> None:
     checkout = ctx.session.get(CheckoutSession, obj["id"])
     if checkout is not None and checkout.completed_at is None:
         checkout.completed_at = utcnow()
+        metrics.record_checkout(checkout.plan_code, "completed")
     _apply(ctx)
 
 

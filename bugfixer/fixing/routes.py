@@ -157,8 +157,8 @@ async def _reserve(ctx: ContextDep, request: Request, identity: Identity) -> Res
         if identity.user_id is not None
         else f"browser:{identity.fingerprint or identity.visitor_id or client_address(request)}"
     )
-    ctx.limiter.hit("fix_ip", client_address(request))
-    ctx.limiter.hit("fix", who)
+    await ctx.limiter.hit("fix_ip", client_address(request))
+    await ctx.limiter.hit("fix", who)
     return await ctx.fixer.reserve(identity=identity)
 
 

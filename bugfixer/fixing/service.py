@@ -34,6 +34,7 @@ from bugfixer.fixing.schemas import FixResult, UsagePublic, Verification
 from bugfixer.metering import service as metering
 from bugfixer.metering.identity import Identity
 from bugfixer.metering.service import Allowance, QuotaExhausted, Reservation, Usage
+from bugfixer.observability import metrics
 from bugfixer.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
@@ -189,6 +190,7 @@ class Fixer:
                     reserve_fix, identity=identity, allowance=self.allowance, grace=self.grace
                 )
         except QuotaExhausted as exc:
+            metrics.record_quota_refusal()
             raise quota_error(exc) from None
         finally:
             timing.record("reserve", (time.perf_counter() - started) * 1000)
@@ -234,9 +236,11 @@ class Fixer:
                     )
                     settled = True
                 timing.record("settle", (time.perf_counter() - settling) * 1000)
+                metrics.record_fix(self.provider.name, fix["status"])
                 yield Finished(to_result(Fix(**fix), usage))
         finally:
             if not settled:
+                metrics.record_fix(self.provider.name, "failed")
                 with anyio.CancelScope(shield=True):
                     await self.db.write(metering.release, reservation=reservation)
 

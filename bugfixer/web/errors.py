@@ -26,7 +26,7 @@ _HTTP_CODES = {
 
 
 def wants_json(request: Request) -> bool:
-    if request.url.path.startswith(("/api/", "/stripe/")):
+    if request.url.path.startswith(("/api/", "/stripe/", "/metrics")):
         return True
     accept = request.headers.get("accept", "")
     if "text/event-stream" in accept:

@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-import secrets
-import time
-from contextvars import ContextVar
-
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from bugfixer import timing
-
-request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 # Where the checkout and billing-portal forms' 303 redirects go with real Stripe keys:
 # Chromium applies form-action to the redirect target, so 'self' alone blocks paying.
@@ -32,57 +23,31 @@ def content_security_policy(
     )
 
 
-class RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
-        return True
-
-
 class SecurityHeaders:
-    """Request ids and security headers on every response.
+    """Security headers on every response (request ids and timing: observability.http)."""
 
-    ``Server-Timing`` tells anyone how long the server took (and so, for example,
-    whether a password-reset address has an account): sent only when ``server_timing``.
-    """
-
-    def __init__(
-        self, app: ASGIApp, *, form_targets: tuple[str, ...] = (), server_timing: bool = False
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, form_targets: tuple[str, ...] = ()) -> None:
         self.app = app
         self.csp = content_security_policy(form_targets=form_targets)
         # Swagger UI sets inline styles; scripts stay same-origin everywhere.
         self.relaxed_csp = content_security_policy(form_targets=form_targets, inline_styles=True)
-        self.server_timing = server_timing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = incoming if incoming.isalnum() and len(incoming) <= 64 else secrets.token_hex(8)
-        token = request_id_var.set(rid)
-        timings = timing.begin()
-        started = time.perf_counter()
-        try:
-            csp = self.relaxed_csp if scope["path"] == "/docs" else self.csp
-            https = scope.get("scheme") == "https"
+        csp = self.relaxed_csp if scope["path"] == "/docs" else self.csp
+        https = scope.get("scheme") == "https"
 
-            async def send_with_headers(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    headers = MutableHeaders(scope=message)
-                    headers.setdefault("Content-Security-Policy", csp)
-                    headers["X-Content-Type-Options"] = "nosniff"
-                    headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-                    headers["X-Frame-Options"] = "DENY"
-                    headers["X-Request-ID"] = rid
-                    if self.server_timing:
-                        elapsed_ms = (time.perf_counter() - started) * 1000
-                        headers["Server-Timing"] = timing.header(elapsed_ms)
-                    if https:
-                        headers["Strict-Transport-Security"] = "max-age=31536000"
-                await send(message)
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", csp)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+                headers["X-Frame-Options"] = "DENY"
+                if https:
+                    headers["Strict-Transport-Security"] = "max-age=31536000"
+            await send(message)
 
-            await self.app(scope, receive, send_with_headers)
-        finally:
-            timing.end(timings)
-            request_id_var.reset(token)
+        await self.app(scope, receive, send_with_headers)

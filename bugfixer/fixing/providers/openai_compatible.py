@@ -26,6 +26,7 @@ from bugfixer.fixing.providers.base import (
     clean_text,
     register,
 )
+from bugfixer.observability.metrics import LlmCall
 
 if TYPE_CHECKING:
     from bugfixer.config import Settings
@@ -88,6 +89,17 @@ class OpenAICompatibleProvider(Provider):
         )
 
     async def complete(self, prompt: FixPrompt) -> ProviderReply:
+        with LlmCall(self.name, self.model) as call:
+            return call.answered(await self._complete(prompt))
+
+    async def stream(self, prompt: FixPrompt) -> AsyncIterator[str | ProviderReply]:
+        with LlmCall(self.name, self.model) as call:
+            async for item in self._stream(prompt):
+                if isinstance(item, ProviderReply):
+                    call.answered(item)
+                yield item
+
+    async def _complete(self, prompt: FixPrompt) -> ProviderReply:
         response = await self._create(prompt, stream=False)
         # The SDK does not validate what it was sent: every field may have any shape.
         try:
@@ -118,9 +130,12 @@ class OpenAICompatibleProvider(Provider):
         """Several answers in one request (``n``); servers without ``n`` are asked n times."""
         if n <= 1 or "n" in self._unsupported:
             return await super().complete_many(prompt, n)
-        response = await self._create(prompt, stream=False, n=n)
+        with LlmCall(self.name, self.model) as call:
+            response = await self._create(prompt, stream=False, n=n)
         replies: list[ProviderReply] = []
         usage = getattr(response, "usage", None)
+        if usage is not None:
+            call.answered(usage)
         for choice in getattr(response, "choices", None) or []:
             text = (choice.message.content if choice.message else None) or ""
             if isinstance(text, str) and text.strip():
@@ -135,7 +150,7 @@ class OpenAICompatibleProvider(Provider):
             replies += await super().complete_many(prompt, n - len(replies))
         return replies[:n]
 
-    async def stream(self, prompt: FixPrompt) -> AsyncIterator[str | ProviderReply]:
+    async def _stream(self, prompt: FixPrompt) -> AsyncIterator[str | ProviderReply]:
         chunks = await self._create(prompt, stream=True)
         parts: list[str] = []
         model, usage = None, None
