@@ -53,6 +53,8 @@ class Sandbox:
                 raise SandboxUnavailable(
                     "bubblewrap (bwrap) is not installed; install it or set BUGFIXER_SANDBOX=off"
                 )
+            if not os.access(found, os.X_OK):
+                raise SandboxUnavailable(f"{found} is not an executable bubblewrap")
             self._command = bwrap.Command(
                 bwrap=found, python=python or bwrap.default_python(), limits=self.limits
             )
@@ -131,6 +133,7 @@ class Sandbox:
 
     async def run_doctests(self, code: str) -> RunResult | None:
         """Run the program's docstring examples; None when it has none."""
+        self._require()
         if not has_doctest_examples(code):
             return None
         result = await self._run(code, stdin=None, mode="doctest", code_lines=None)
