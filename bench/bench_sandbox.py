@@ -22,9 +22,7 @@ from bugfixer.sandbox import Sandbox
 def describe(label: str, seconds: list[float]) -> None:
     ms = sorted(s * 1000 for s in seconds)
     p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
-    print(
-        f"{label:<34} median {statistics.median(ms):6.1f} ms   p95 {p95:6.1f} ms   n={len(ms)}"
-    )
+    print(f"{label:<34} median {statistics.median(ms):6.1f} ms   p95 {p95:6.1f} ms   n={len(ms)}")
 
 
 async def timed(sandbox: Sandbox) -> float:
