@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_DIR ?= /tmp/bugfixer-test-pg
 PG_PORT ?= 55432
-DEBIAN_TEST_PACKAGES := chromium postgresql
+DEBIAN_TEST_PACKAGES := chromium postgresql bubblewrap
 
 .PHONY: run test lint bench clean system-packages
 
@@ -21,10 +21,12 @@ run: $(STAMP)
 	$(BIN)/bugfixer db upgrade
 	$(BIN)/bugfixer serve --host $(HOST) --port $(PORT)
 
-# Chromium drives the browser tests; PostgreSQL runs the same tests as SQLite does.
+# Chromium drives the browser tests; PostgreSQL runs the same tests as SQLite does;
+# bubblewrap is the sandbox that runs user programs to verify fixes.
 system-packages:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
 	test -x /usr/lib/postgresql/15/bin/pg_ctl || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
@@ -44,6 +46,7 @@ test: $(STAMP) system-packages lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_fixes.py
+	$(BIN)/python bench/bench_sandbox.py
 
 clean:
 	rm -rf $(VENV) instance *.egg-info
