@@ -196,34 +196,28 @@ def db_upgrade(revision: str) -> None:
 )
 def create_admin(email: str, password: str | None) -> None:
     """Make EMAIL an administrator, creating the account if there is none."""
-    from bugfixer import migrate
+    from bugfixer import flows, migrate
     from bugfixer.accounts import service as accounts
-    from bugfixer.db import make_engine, make_session_factory
+    from bugfixer.db import Database
     from bugfixer.errors import AppError
-    from bugfixer.metering.identity import Identity
-    from bugfixer.metering.service import trial_for_new_account
 
-    engine = make_engine(_settings().resolved_database_url)
+    db = Database.from_url(_settings().resolved_database_url)
     try:
-        migrate.upgrade(engine)
-        with make_session_factory(engine).begin() as session:
-            user = accounts.find_user(session=session, email=email)
-            if user is not None:
-                user.is_admin = True
-                click.echo(f"{user.email} is now an administrator")
-                return
+        migrate.upgrade(db.engine)
+        prepared = None
+        if db.read_now(accounts.find_user, email=email) is None:
             if password is None:
                 password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
             prepared = accounts.prepare_account(email=email, password=password)
-            trial_id = trial_for_new_account(session=session, identity=Identity())
-            accounts.create_user(
-                session=session, account=prepared, trial_id=trial_id, is_admin=True
-            )
-            click.echo(f"created administrator {prepared.email}")
+        made = db.write_now(flows.make_admin, email=email, account=prepared)
+        if made.created:
+            click.echo(f"created administrator {made.email}")
+        else:
+            click.echo(f"{made.email} is now an administrator")
     except AppError as exc:
         raise click.ClickException(exc.message) from None
     finally:
-        engine.dispose()
+        db.close()
 
 
 @main.group("stripe")
@@ -297,20 +291,18 @@ def replay(event_id: str) -> None:
     from bugfixer import migrate
     from bugfixer.billing.plans import plan_catalog
     from bugfixer.billing.webhooks import WebhookFailed, process, stored_event
-    from bugfixer.db import make_engine, make_session_factory
+    from bugfixer.db import Database
 
     settings = _settings()
-    engine = make_engine(settings.resolved_database_url)
+    db = Database.from_url(settings.resolved_database_url)
     try:
-        migrate.upgrade(engine)
-        factory = make_session_factory(engine)
-        with factory() as session:
-            event = stored_event(session=session, event_id=event_id)
+        migrate.upgrade(db.engine)
+        event = db.read_now(stored_event, event_id=event_id)
         if event is None:
             raise click.ClickException(f"no stored event {event_id}")
         with _gateway(settings) as gateway:
             outcome = process(
-                session_factory=factory,
+                db=db,
                 gateway=gateway,
                 plans=plan_catalog(settings),
                 event=event,
@@ -320,7 +312,7 @@ def replay(event_id: str) -> None:
     except WebhookFailed as exc:
         raise click.ClickException(f"{event_id} failed again: {exc}") from None
     finally:
-        engine.dispose()
+        db.close()
 
 
 @main.group("sandbox")

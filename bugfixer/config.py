@@ -63,6 +63,20 @@ class Settings(BaseSettings):
         "except in production where it is required.",
     )
     free_fixes: int = Field(3, ge=0, le=1000, description="Free fixes per visitor.")
+    free_fixes_per_network_per_day: int = Field(
+        30,
+        ge=0,
+        le=1_000_000,
+        description="Anonymous free fixes from one network (/24 or /64) in a rolling day; "
+        "0 = no cap. Signed-in accounts are not counted.",
+    )
+    reservation_ttl_s: int = Field(
+        600,
+        ge=30,
+        le=86_400,
+        description="Seconds a free fix stays held for a request that never finishes "
+        "(a killed process) before it is given back.",
+    )
     max_code_chars: int = Field(20_000, ge=100, le=1_000_000, description="Largest code input.")
     max_error_chars: int = Field(10_000, ge=100, le=1_000_000, description="Largest error input.")
 

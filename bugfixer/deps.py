@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
 
 from bugfixer.accounts import service as accounts
 from bugfixer.accounts.mail import Mailer
@@ -18,10 +14,11 @@ from bugfixer.accounts.models import User
 from bugfixer.billing.gateway import StripeGateway
 from bugfixer.billing.plans import Plan
 from bugfixer.config import Settings
+from bugfixer.db import Database
 from bugfixer.errors import AppError
 from bugfixer.fixing.providers import Provider
 from bugfixer.fixing.service import Fixer
-from bugfixer.metering.identity import Identity, SignedCookie, fingerprint
+from bugfixer.metering.identity import Identity, SignedCookie, fingerprint, network_key
 from bugfixer.ratelimit import RateLimiter
 from bugfixer.web.csrf import require_csrf
 
@@ -31,9 +28,7 @@ class AppContext:
     """Everything create_app builds once and routes share."""
 
     settings: Settings
-    engine: Engine
-    session_factory: sessionmaker[Session]
-    read_session_factory: sessionmaker[Session]
+    db: Database
     provider: Provider
     fixer: Fixer
     cookies: SignedCookie  # the visitor cookie
@@ -75,16 +70,8 @@ async def get_fixer(ctx: ContextDep) -> Fixer:
     return ctx.fixer
 
 
-def get_session(ctx: ContextDep) -> Iterator[Session]:
-    """A read-only session for pages; writes go through services with their own."""
-    with ctx.read_session_factory() as session:
-        yield session
-
-
-def get_write_session(ctx: ContextDep) -> Iterator[Session]:
-    """A transaction that commits when the route returns without an error."""
-    with ctx.session_factory.begin() as session:
-        yield session
+async def get_db(ctx: ContextDep) -> Database:
+    return ctx.db
 
 
 async def get_gateway(request: Request, ctx: ContextDep) -> StripeGateway:
@@ -124,14 +111,17 @@ async def get_identity(request: Request, ctx: ContextDep) -> Identity:
         scheme, _, secret = authorization.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise Unauthorized("Use the header Authorization: Bearer <your API key>.")
-        user = await run_in_threadpool(_user_for_api_key, ctx, secret.strip())
-        if user is None:
+        holder = await ctx.db.read(accounts.user_for_api_key, secret=secret.strip())
+        if holder is None:
             raise Unauthorized("This API key is not valid or has been revoked.")
-        via_api_key, visitor_id = True, None
+        if holder.stale:
+            await ctx.db.write(accounts.touch_api_key, key_id=holder.key_id)
+        user, via_api_key, visitor_id = holder.user, True, None
     else:
         token = ctx.session_cookie.read(request.cookies.get(ctx.session_cookie.name))
         if token:
-            user = await run_in_threadpool(_user_for_session, ctx, token)
+            user = await ctx.db.read(accounts.user_for_session, token=token)
+    address = client_address(request)
     identity = Identity(
         visitor_id=visitor_id,
         user_id=user.id if user else None,
@@ -139,19 +129,10 @@ async def get_identity(request: Request, ctx: ContextDep) -> Identity:
         is_admin=bool(user and (user.is_admin or user.email in settings.admin_email_list)),
         fingerprint=fp,
         via_api_key=via_api_key,
+        network=None if user else network_key(settings.signing_key, client_address=address),
     )
     request.state.identity = identity
     return identity
-
-
-def _user_for_api_key(ctx: AppContext, secret: str) -> User | None:
-    with ctx.read_session_factory() as session:
-        return accounts.user_for_api_key(session=session, secret=secret)
-
-
-def _user_for_session(ctx: AppContext, token: str) -> User | None:
-    with ctx.read_session_factory() as session:
-        return accounts.user_for_session(session=session, token=token)
 
 
 async def require_user(identity: Annotated[Identity, Depends(get_identity)]) -> Identity:
@@ -168,9 +149,7 @@ async def require_admin(identity: Annotated[Identity, Depends(require_user)]) ->
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 FixerDep = Annotated[Fixer, Depends(get_fixer)]
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-# Commits before the response is sent, so a redirect never outruns its own write.
-WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
+DatabaseDep = Annotated[Database, Depends(get_db)]
 IdentityDep = Annotated[Identity, Depends(get_identity)]
 CurrentUser = Annotated[Identity, Depends(require_user)]
 AdminUser = Annotated[Identity, Depends(require_admin)]

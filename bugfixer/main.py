@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -12,7 +14,6 @@ import fastapi_offline
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import Session, sessionmaker
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bugfixer import __version__, devstripe, migrate
@@ -29,7 +30,7 @@ from bugfixer.admin.routes import router as admin_router
 from bugfixer.billing.plans import plan_catalog
 from bugfixer.billing.routes import router as billing_router
 from bugfixer.config import Settings, SettingsError, load_settings
-from bugfixer.db import BlockingRunner, make_engine, make_session_factory
+from bugfixer.db import Database
 from bugfixer.deps import AppContext
 from bugfixer.fixing.providers import Provider, build_provider
 from bugfixer.fixing.render import explanation_html, highlight, highlight_diff
@@ -43,6 +44,7 @@ from bugfixer.metering.identity import (
     VISITOR_COOKIE_MAX_AGE,
     SignedCookie,
 )
+from bugfixer.metering.service import expire_pending
 from bugfixer.ratelimit import RateLimiter
 from bugfixer.web import errors
 from bugfixer.web.csrf import CsrfCookie
@@ -58,12 +60,9 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     settings = settings or load_settings()
     configure_logging(settings.log_level)
 
-    engine = make_engine(settings.resolved_database_url)
-    if not migrate.is_current(engine):
-        migrate.upgrade(engine)
-    session_factory = make_session_factory(engine)
-    read_session_factory = make_session_factory(engine, read_only=True)
-    run_blocking = BlockingRunner(engine)
+    db = Database.from_url(settings.resolved_database_url)
+    if not migrate.is_current(db.engine):
+        migrate.upgrade(db.engine)
     # Database threads hand results back to the event loop; the default 5 ms GIL switch
     # interval would add up to that much to every hand-off while the loop is busy.
     sys.setswitchinterval(0.0005)
@@ -82,17 +81,9 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     )
     ctx = AppContext(
         settings=settings,
-        engine=engine,
-        session_factory=session_factory,
-        read_session_factory=read_session_factory,
+        db=db,
         provider=provider,
-        fixer=Fixer(
-            provider=provider,
-            session_factory=session_factory,
-            read_session_factory=read_session_factory,
-            settings=settings,
-            run_blocking=run_blocking,
-        ),
+        fixer=Fixer(provider=provider, db=db, settings=settings),
         cookies=SignedCookie(
             settings.signing_key, name=VISITOR_COOKIE, max_age=VISITOR_COOKIE_MAX_AGE
         ),
@@ -101,17 +92,20 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         ),
         templates=templates,
         limiter=build_limiter(settings),
-        mailer=build_mailer(settings, session_factory),
+        mailer=build_mailer(settings, db),
         plans=plans,
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("serving with provider=%s model=%s", provider.name, provider.model)
+        sweeper = asyncio.create_task(_give_back_expired_reservations(db))
         yield
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
         await provider.aclose()
-        run_blocking.close()
-        engine.dispose()
+        db.close()
 
     app = FastAPI(
         title="Code Bug Fixer",
@@ -173,7 +167,18 @@ def build_limiter(settings: Settings) -> RateLimiter:
         raise SettingsError(f"invalid rate limit ({names}): {exc}") from None
 
 
-def build_mailer(settings: Settings, session_factory: sessionmaker[Session]) -> Mailer:
+async def _give_back_expired_reservations(db: Database, every_s: float = 60.0) -> None:
+    """Free fixes held by requests that never finished (a killed worker) are given back."""
+    while True:
+        try:
+            if given_back := await db.write(expire_pending):
+                log.info("gave back %d expired free-fix reservations", given_back)
+        except Exception:
+            log.exception("could not expire free-fix reservations")
+        await asyncio.sleep(every_s)
+
+
+def build_mailer(settings: Settings, db: Database) -> Mailer:
     if settings.smtp_host:
         return SmtpMailer(
             SmtpConfig(
@@ -187,8 +192,7 @@ def build_mailer(settings: Settings, session_factory: sessionmaker[Session]) -> 
         )
 
     def store(email: Email) -> None:
-        with session_factory.begin() as session:
-            store_in_outbox(session=session, email=email)
+        db.write_now(store_in_outbox, email=email)
 
     return OutboxMailer(store)
 

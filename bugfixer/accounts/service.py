@@ -1,6 +1,9 @@
 """Accounts: sign up, sign in, sessions, password resets, API keys, carrying usage over.
 
-Plain functions with the session passed in; the caller (a route or CLI command) commits.
+Plain functions with the session passed in. The units of work a route calls
+(``reset_password``, ``create_api_key``, ...; sign-up and sign-in, which also take over
+a browser's fixes, are in ``bugfixer.flows``) are run by ``Database.write`` in one
+transaction each; slow password hashing happens before, outside any transaction.
 """
 
 from __future__ import annotations
@@ -20,8 +23,6 @@ from bugfixer.accounts.models import ApiKey, LoginSession, User
 from bugfixer.accounts.passwords import hash_password, needs_rehash, verify_password
 from bugfixer.db import utcnow
 from bugfixer.errors import AppError, InvalidInput
-from bugfixer.fixing.models import Fix
-from bugfixer.metering.models import Trial, UsageRecord, Visitor
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
@@ -108,20 +109,19 @@ def find_user(*, session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == email))
 
 
-def authenticate(*, session: Session, email: str, password: str) -> User:
-    """The account for these credentials; the refusal never says which part was wrong.
+def check_credentials(*, user: User | None, password: str) -> User:
+    """The account if this is its password; the refusal never says which part was wrong.
 
-    Use a read-only session: Argon2 is slow on purpose and should hold no write lock.
+    Argon2 is slow on purpose: call it in a worker thread, outside any transaction.
     """
-    user = find_user(session=session, email=email)
     if not verify_password(user.password_hash if user else None, password) or user is None:
         raise BadCredentials("That email and password do not match an account.")
     return user
 
 
-def upgrade_hash_if_needed(*, session: Session, user: User, password: str) -> None:
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+def rehash_if_needed(*, user: User, password: str) -> str | None:
+    """A new hash when the stored one uses weaker parameters (slow: call outside writes)."""
+    return hash_password(password) if needs_rehash(user.password_hash) else None
 
 
 def set_password(*, session: Session, user: User, password_hash: str) -> None:
@@ -210,11 +210,14 @@ class NewApiKey:
     secret: str  # shown to the user once, never stored
 
 
-def create_api_key(*, session: Session, user: User, name: str) -> NewApiKey:
-    name = name.strip()[:100] or "API key"
+MAX_API_KEY_NAME = 100
+
+
+def create_api_key(*, session: Session, user_id: int, name: str) -> NewApiKey:
+    name = name.strip()[:MAX_API_KEY_NAME] or "API key"
     secret = API_KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
-        user_id=user.id,
+        user_id=user_id,
         name=name,
         prefix=secret[: len(API_KEY_PREFIX) + 6],
         key_hash=_digest(secret),
@@ -241,37 +244,60 @@ def revoke_api_key(*, session: Session, user_id: int, key_id: int) -> bool:
     return result.rowcount == 1
 
 
-def user_for_api_key(*, session: Session, secret: str) -> User | None:
+API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class KeyHolder:
+    user: User
+    key_id: int
+    stale: bool  # its last use is older than API_KEY_TOUCH_INTERVAL: worth a write
+
+
+def user_for_api_key(*, session: Session, secret: str) -> KeyHolder | None:
     if not secret.startswith(API_KEY_PREFIX):
         return None
-    return session.scalar(
-        select(User)
+    found = session.execute(
+        select(User, ApiKey.id, ApiKey.last_used_at)
         .join(ApiKey, ApiKey.user_id == User.id)
         .where(ApiKey.key_hash == _digest(secret), ApiKey.revoked_at.is_(None))
-    )
+    ).first()
+    if found is None:
+        return None
+    user, key_id, last_used = found
+    stale = last_used is None or utcnow() - last_used > API_KEY_TOUCH_INTERVAL
+    return KeyHolder(user=user, key_id=key_id, stale=stale)
 
 
-# -- carrying a browser's usage over to the account -------------------------------------
+def touch_api_key(*, session: Session, key_id: int) -> None:
+    session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))
 
 
-def claim_visitor(*, session: Session, user: User, visitor_id: str | None) -> None:
-    """Attach an anonymous browser's fixes to the account and count its free fixes there."""
-    visitor = session.get(Visitor, visitor_id) if visitor_id else None
-    if visitor is None:
-        return
-    if visitor.trial_id != user.trial_id:
-        used = session.scalar(select(Trial.free_used).where(Trial.id == visitor.trial_id)) or 0
-        if used:
-            session.execute(
-                update(Trial)
-                .where(Trial.id == user.trial_id)
-                .values(free_used=Trial.free_used + used)
-            )
-        visitor.trial_id = user.trial_id
-    visitor.user_id = user.id
-    for model in (Fix, UsageRecord):
-        session.execute(
-            update(model)
-            .where(model.visitor_id == visitor.id, model.user_id.is_(None))
-            .values(user_id=user.id)
-        )
+# -- units of work ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user_id: int
+    token: str  # the new session token for the cookie
+
+
+def rotate_session(*, session: Session, user: User, old_token: str | None) -> SignedIn:
+    """A fresh session (a planted token is useless), ending the browser's old one."""
+    if old_token:
+        end_session(session=session, token=old_token)
+    return SignedIn(user_id=user.id, token=start_session(session=session, user=user))
+
+
+def sign_out(*, session: Session, token: str | None) -> None:
+    if token:
+        end_session(session=session, token=token)
+
+
+def reset_password(
+    *, session: Session, token: str, secret: str, password_hash: str, old_token: str | None
+) -> SignedIn:
+    """Set the new password if the link is still good (it works exactly once)."""
+    user = user_for_reset_token(session=session, token=token, secret=secret, lock=True)
+    set_password(session=session, user=user, password_hash=password_hash)
+    return rotate_session(session=session, user=user, old_token=old_token)

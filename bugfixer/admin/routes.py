@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bugfixer.accounts.models import User
-from bugfixer.deps import AdminUser, ContextDep, SessionDep
+from bugfixer.deps import AdminUser, ContextDep
 from bugfixer.fixing.models import Fix
 from bugfixer.metering.models import UsageRecord, Visitor
 
@@ -48,7 +48,7 @@ def overview(*, session: Session) -> dict[str, object]:
 
 
 @router.get("/admin", response_class=HTMLResponse)
-def admin_home(request: Request, ctx: ContextDep, session: SessionDep, me: AdminUser) -> Response:
+async def admin_home(request: Request, ctx: ContextDep, me: AdminUser) -> Response:
     return ctx.templates.TemplateResponse(
-        request, "admin.html", {"stats": overview(session=session)}
+        request, "admin.html", {"stats": await ctx.db.read(overview)}
     )

@@ -11,7 +11,6 @@ from starlette.concurrency import run_in_threadpool
 
 from bugfixer.billing import service
 from bugfixer.billing.gateway import verify_webhook
-from bugfixer.billing.models import BillingCustomer
 from bugfixer.billing.plans import find_plan, format_money
 from bugfixer.billing.webhooks import WebhookFailed, process
 from bugfixer.deps import ContextDep, CsrfProtected, CurrentUser, GatewayDep, IdentityDep
@@ -23,9 +22,9 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/pricing", response_class=HTMLResponse)
-def pricing(request: Request, ctx: ContextDep, identity: IdentityDep) -> Response:
+async def pricing(request: Request, ctx: ContextDep, identity: IdentityDep) -> Response:
     return ctx.templates.TemplateResponse(
-        request, "pricing.html", {"usage": ctx.fixer.usage(identity)}
+        request, "pricing.html", {"usage": await ctx.fixer.usage(identity)}
     )
 
 
@@ -39,12 +38,12 @@ def _start_checkout(
     plan = find_plan(ctx.plans, plan_code)
     if plan is None:
         raise InvalidInput(f"There is no plan {plan_code[:40]!r}; choose one on the pricing page.")
-    if ctx.fixer.usage(me).limit is None:
+    if ctx.fixer.usage_now(me).limit is None:
         return RedirectResponse("/account?already=1", status_code=303)
     price_id = gateway.current_price_id(plan)
     base = str(request.base_url).rstrip("/")
     customer_id = service.customer_for(
-        session_factory=ctx.session_factory, gateway=gateway, user_id=me.user_id, email=me.email
+        db=ctx.db, gateway=gateway, user_id=me.user_id, email=me.email
     )
     checkout = gateway.create_checkout(
         price_id=price_id,
@@ -54,10 +53,9 @@ def _start_checkout(
         success_url=f"{base}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
         cancel_url=f"{base}/pricing?canceled=1",
     )
-    with ctx.session_factory.begin() as session:
-        service.record_checkout(
-            session=session, checkout_id=checkout["id"], user_id=me.user_id, plan=plan
-        )
+    ctx.db.write_now(
+        service.record_checkout, checkout_id=checkout["id"], user_id=me.user_id, plan=plan
+    )
     log.info("checkout %s started for account %s (%s)", checkout["id"], me.user_id, plan.code)
     return RedirectResponse(checkout["url"], status_code=303)
 
@@ -107,8 +105,7 @@ def success(
     if paid and checkout.get("subscription"):
         # The webhook will say the same; storing it now means no wait for it.
         data = gateway.retrieve_subscription(service.object_id(checkout["subscription"]))
-        with ctx.session_factory.begin() as session:
-            service.apply_subscription(session=session, data=data, plans=ctx.plans)
+        service.store_subscription(db=ctx.db, data=data, plans=ctx.plans)
     amount = format_money(int(checkout.get("amount_total") or 0), checkout.get("currency") or "usd")
     return ctx.templates.TemplateResponse(
         request,
@@ -117,7 +114,7 @@ def success(
             "paid": paid,
             "amount": amount,
             "plan_name": (plan.name if plan else plan_code or "").lower(),
-            "usage": ctx.fixer.usage(me),
+            "usage": ctx.fixer.usage_now(me),
         },
     )
 
@@ -125,12 +122,11 @@ def success(
 @router.post("/billing/portal", dependencies=[CsrfProtected])
 def portal(request: Request, ctx: ContextDep, gateway: GatewayDep, me: CurrentUser) -> Response:
     """Stripe's Billing Portal: cancel, resume, change the card."""
-    with ctx.read_session_factory() as session:
-        customer = session.get(BillingCustomer, me.user_id)
-    if customer is None:
+    customer_id = ctx.db.read_now(service.stripe_customer_of, user_id=me.user_id)
+    if customer_id is None:
         raise InvalidInput("You have no billing account yet; choose a plan first.")
     url = gateway.create_portal(
-        customer_id=customer.stripe_customer_id,
+        customer_id=customer_id,
         return_url=str(request.base_url).rstrip("/") + "/account",
     )
     return RedirectResponse(url, status_code=303)
@@ -145,9 +141,7 @@ async def webhook(request: Request, ctx: ContextDep, gateway: GatewayDep) -> Res
     )
     try:
         outcome = await run_in_threadpool(
-            lambda: process(
-                session_factory=ctx.session_factory, gateway=gateway, plans=ctx.plans, event=event
-            )
+            lambda: process(db=ctx.db, gateway=gateway, plans=ctx.plans, event=event)
         )
     except WebhookFailed:
         return JSONResponse({"error": "handler_failed", "message": "Will retry."}, status_code=500)

@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bugfixer.accounts.models import User
 from bugfixer.billing.gateway import StripeGateway
 from bugfixer.billing.models import BillingCustomer, CheckoutSession, Subscription, Transaction
 from bugfixer.billing.plans import Plan
-from bugfixer.db import utcnow
+from bugfixer.db import Database, utcnow
 
 ENTITLING = ("active", "trialing")
 
@@ -78,24 +79,31 @@ def ledger(*, session: Session, user_id: int, limit: int = 50) -> list[Transacti
 # -- customers and checkout -------------------------------------------------------------
 
 
-def customer_for(
-    *, session_factory: sessionmaker[Session], gateway: StripeGateway, user_id: int, email: str
-) -> str:
+def customer_for(*, db: Database, gateway: StripeGateway, user_id: int, email: str) -> str:
     """The account's Stripe Customer, created once and reused.
 
     Stripe is called outside any transaction; if two checkouts race, the first stored
-    customer wins and the other (empty) customer is simply never used.
+    customer wins and the other (empty) customer is simply never used. Blocking: call
+    it from a worker thread.
     """
-    with session_factory() as session:
-        found = session.get(BillingCustomer, user_id)
+    found = db.read_now(stripe_customer_of, user_id=user_id)
+    if found is not None:
+        return found
+    customer_id = gateway.create_customer(email=email, user_id=user_id)
+    return db.write_now(store_customer, user_id=user_id, customer_id=customer_id)
+
+
+def stripe_customer_of(*, session: Session, user_id: int) -> str | None:
+    found = session.get(BillingCustomer, user_id)
+    return found.stripe_customer_id if found else None
+
+
+def store_customer(*, session: Session, user_id: int, customer_id: str) -> str:
+    """Keep the first customer stored for the account, and return it."""
+    found = session.get(BillingCustomer, user_id)
     if found is not None:
         return found.stripe_customer_id
-    customer_id = gateway.create_customer(email=email, user_id=user_id)
-    with session_factory.begin() as session:
-        found = session.get(BillingCustomer, user_id)
-        if found is not None:
-            return found.stripe_customer_id
-        session.add(BillingCustomer(user_id=user_id, stripe_customer_id=customer_id))
+    session.add(BillingCustomer(user_id=user_id, stripe_customer_id=customer_id))
     return customer_id
 
 
@@ -165,6 +173,18 @@ def apply_subscription(
         session.add(BillingCustomer(user_id=user_id, stripe_customer_id=customer_id))
     session.flush()
     return sub
+
+
+def store_subscription(*, db: Database, data: dict[str, Any], plans: tuple[Plan, ...]) -> None:
+    """Apply a subscription fetched from Stripe; a unit of work that lost a race (a webhook
+    storing the same new subscription at the same moment) is run again."""
+    for attempt in range(3):
+        try:
+            db.write_now(apply_subscription, data=data, plans=plans)
+            return
+        except IntegrityError:
+            if attempt == 2:
+                raise
 
 
 def _plan_code(

@@ -15,14 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bugfixer.billing import service
 from bugfixer.billing.gateway import StripeGateway
 from bugfixer.billing.models import CheckoutSession, StripeEvent, Transaction
 from bugfixer.billing.plans import Plan
-from bugfixer.db import utcnow
+from bugfixer.db import Database, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -62,76 +64,107 @@ class WebhookFailed(Exception):
     """The handler raised; the event is stored as failed and Stripe should retry."""
 
 
+DONE = ("processed", "ignored")
+# A unit of work that lost a race on a unique row (two events creating one subscription)
+# is simply run again: the second run sees the row the first one made.
+CONFLICT_RETRIES = 3
+
+
 def process(
     *,
-    session_factory: sessionmaker[Session],
+    db: Database,
     gateway: StripeGateway,
     plans: tuple[Plan, ...],
     event: dict[str, Any],
     replay: bool = False,
 ) -> str:
-    """Apply one event exactly once. Returns processed, duplicate or ignored."""
+    """Apply one event exactly once. Returns processed, ignored or duplicate.
+
+    The event row is inserted first (``ON CONFLICT DO NOTHING``), so concurrent deliveries
+    of one event meet on an existing row: its lock lets one apply the event while the
+    others wait and then find it done. Blocking (Stripe and database calls): run it in a
+    worker thread.
+    """
     event_id = event["id"]
+    if db.write_now(store_event, event=event) in DONE and not replay:
+        return "duplicate"
     try:
-        if not replay and _already_done(session_factory, event_id):
-            return "duplicate"
         fetched = None
         subscription_of = SUBSCRIPTION_OF.get(event["type"])
         subscription_id = subscription_of(event["data"]["object"]) if subscription_of else None
         if subscription_id:
             fetched = gateway.retrieve_subscription(subscription_id)
-        with session_factory.begin() as session:
-            stored = session.get(StripeEvent, event_id, with_for_update=True)
-            if stored is not None and stored.status in ("processed", "ignored") and not replay:
-                return "duplicate"
-            if stored is None:
-                stored = StripeEvent(
-                    id=event_id,
-                    type=event["type"],
-                    created=int(event.get("created") or 0),
-                    payload=event,
-                    status="received",
-                    attempts=0,
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                return db.write_now(
+                    apply_event, event=event, plans=plans, fetched=fetched, replay=replay
                 )
-                session.add(stored)
-            stored.attempts += 1
-            handler = HANDLERS.get(event["type"])
-            if handler is not None:
-                obj = event["data"]["object"]
-                handler(HandlerContext(session=session, plans=plans, subscription=fetched), obj)
-            stored.status = "processed" if handler else "ignored"
-            stored.error = None
-            stored.processed_at = utcnow()
-            return stored.status
+            except IntegrityError:
+                if attempt == CONFLICT_RETRIES:
+                    raise
+                log.info("webhook %s met a concurrent change; applying it again", event_id)
+        raise AssertionError("unreachable")
     except Exception as exc:
         log.exception("webhook %s (%s) failed", event_id, event.get("type"))
-        _record_failure(session_factory, event, exc)
+        db.write_now(record_failure, event_id=event_id, error=f"{type(exc).__name__}: {exc}")
         raise WebhookFailed(str(exc)) from exc
 
 
-def _already_done(session_factory: sessionmaker[Session], event_id: str) -> bool:
-    with session_factory() as session:
-        status = session.scalar(select(StripeEvent.status).where(StripeEvent.id == event_id))
-    return status in ("processed", "ignored")
+def store_event(*, session: Session, event: dict[str, Any]) -> str:
+    """Insert the event once (a no-op for a duplicate) and return its current status."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(
+        dialect.insert(StripeEvent.__table__)
+        .values(
+            id=event["id"],
+            type=str(event.get("type") or "")[:100],
+            created=int(event.get("created") or 0),
+            payload=event,
+            status="received",
+            attempts=0,
+            received_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    return session.scalar(select(StripeEvent.status).where(StripeEvent.id == event["id"])) or ""
 
 
-def _record_failure(
-    session_factory: sessionmaker[Session], event: dict[str, Any], exc: Exception
-) -> None:
-    with session_factory.begin() as session:
-        stored = session.get(StripeEvent, event["id"])
-        if stored is None:
-            stored = StripeEvent(
-                id=event["id"],
-                type=event["type"],
-                created=int(event.get("created") or 0),
-                payload=event,
-                attempts=0,
-            )
-            session.add(stored)
-        stored.attempts = (stored.attempts or 0) + 1
-        stored.status = "failed"
-        stored.error = f"{type(exc).__name__}: {exc}"[:2000]
+def apply_event(
+    *,
+    session: Session,
+    event: dict[str, Any],
+    plans: tuple[Plan, ...],
+    fetched: dict[str, Any] | None,
+    replay: bool,
+) -> str:
+    """Run the event's handler and mark it done, in one transaction, unless already done."""
+    stored = session.get(StripeEvent, event["id"], with_for_update=True)
+    if stored is None:  # removed in between: store it again
+        store_event(session=session, event=event)
+        stored = session.get(StripeEvent, event["id"], with_for_update=True)
+        assert stored is not None
+    if stored.status in DONE and not replay:
+        return "duplicate"
+    stored.attempts += 1
+    handler = HANDLERS.get(event["type"])
+    if handler is not None:
+        handler(
+            HandlerContext(session=session, plans=plans, subscription=fetched),
+            event["data"]["object"],
+        )
+    stored.status = "processed" if handler else "ignored"
+    stored.error = None
+    stored.processed_at = utcnow()
+    return stored.status
+
+
+def record_failure(*, session: Session, event_id: str, error: str) -> None:
+    """Note a failed attempt; an event some other delivery completed stays done."""
+    session.execute(
+        update(StripeEvent)
+        .where(StripeEvent.id == event_id, StripeEvent.status.not_in(DONE))
+        .values(status="failed", error=error[:2000], attempts=StripeEvent.attempts + 1)
+    )
 
 
 def stored_event(*, session: Session, event_id: str) -> dict[str, Any] | None:

@@ -7,9 +7,8 @@ from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
-from bugfixer.deps import ContextDep, CsrfProtected, IdentityDep, SessionDep, client_address
+from bugfixer.deps import ContextDep, CsrfProtected, IdentityDep, client_address
 from bugfixer.errors import AppError, NotFound
 from bugfixer.fixing import service
 from bugfixer.fixing.languages import LANGUAGES
@@ -70,8 +69,8 @@ async def create_fix(
 
 
 @pages.get("/", response_class=HTMLResponse)
-def index(request: Request, ctx: ContextDep, identity: IdentityDep) -> Response:
-    return _render_form(request, ctx, ctx.fixer.usage(identity))
+async def index(request: Request, ctx: ContextDep, identity: IdentityDep) -> Response:
+    return _render_form(request, ctx, await ctx.fixer.usage(identity))
 
 
 @pages.post("/", response_class=HTMLResponse, dependencies=[CsrfProtected])
@@ -85,7 +84,7 @@ async def submit_form(request: Request, ctx: ContextDep, identity: IdentityDep) 
     except AppError as exc:
         if exc.code == "quota_exhausted":
             return error_response(request, exc)
-        usage = await run_in_threadpool(ctx.fixer.usage, identity)
+        usage = await ctx.fixer.usage(identity)
         return _render_form(request, ctx, usage, form=values, error=exc)
     response = _render_form(request, ctx, result.usage, form=values, result=result)
     _remember_visitor(ctx, request, response, reservation, identity)
@@ -126,23 +125,21 @@ async def _events(
 
 
 @pages.get("/fixes", response_class=HTMLResponse)
-def history(
-    request: Request, session: SessionDep, ctx: ContextDep, identity: IdentityDep
-) -> Response:
-    fixes = service.list_fixes(session=session, identity=identity)
+async def history(request: Request, ctx: ContextDep, identity: IdentityDep) -> Response:
+    fixes = await ctx.db.read(service.list_fixes, identity=identity)
     return ctx.templates.TemplateResponse(
-        request, "history.html", {"fixes": fixes, "usage": ctx.fixer.usage(identity)}
+        request, "history.html", {"fixes": fixes, "usage": await ctx.fixer.usage(identity)}
     )
 
 
 @pages.get("/fixes/{fix_id}", response_class=HTMLResponse)
-def show_fix(
-    fix_id: str, request: Request, session: SessionDep, ctx: ContextDep, identity: IdentityDep
+async def show_fix(
+    fix_id: str, request: Request, ctx: ContextDep, identity: IdentityDep
 ) -> Response:
-    fix = service.get_fix(session=session, fix_id=fix_id, identity=identity)
+    fix = await ctx.db.read(service.get_fix, fix_id=fix_id, identity=identity)
     if fix is None:
         raise NotFound("There is no saved fix here, or it belongs to someone else.")
-    usage = ctx.fixer.usage(identity)
+    usage = await ctx.fixer.usage(identity)
     result = service.to_result(fix, usage)
     return ctx.templates.TemplateResponse(
         request, "fix.html", {"fix": fix, "result": result, "usage": usage}

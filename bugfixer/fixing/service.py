@@ -10,32 +10,32 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
-from sqlalchemy import insert, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
 
 from bugfixer import timing
 from bugfixer.billing.service import entitlement
 from bugfixer.config import Settings
-from bugfixer.db import BlockingRunner, utcnow
+from bugfixer.db import Database, utcnow
 from bugfixer.errors import InputTooLarge, InvalidInput, ProviderUnavailable, QuotaExhaustedError
 from bugfixer.fixing.languages import LANGUAGES, detect_language, normalize_language
 from bugfixer.fixing.models import Fix
 from bugfixer.fixing.providers import FixPrompt, Provider, ProviderError, ProviderReply
 from bugfixer.fixing.render import unified_diff
 from bugfixer.fixing.schemas import Check, FixResult, UsagePublic, Verification
+from bugfixer.fixing.streaming import ExplanationFilter
 from bugfixer.fixing.verify import failure_message, verify
 from bugfixer.metering import service as metering
 from bugfixer.metering.identity import Identity
-from bugfixer.metering.service import QuotaExhausted, Reservation, Usage
+from bugfixer.metering.service import Allowance, QuotaExhausted, Reservation, Usage
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -110,11 +110,14 @@ async def attempt_fix(
             if not stream:
                 reply = await provider.complete(prompt)
             else:
+                prose = ExplanationFilter()
                 async for item in provider.stream(prompt):
                     if isinstance(item, ProviderReply):
                         reply = item
-                    elif item:
-                        yield Delta(item)
+                        if shown := prose.finish():
+                            yield Delta(shown)
+                    elif item and (shown := prose.feed(item)):
+                        yield Delta(shown)
         except ProviderError as exc:
             log.warning("provider %s failed: %s", provider.name, exc)
             raise ProviderUnavailable(
@@ -183,63 +186,89 @@ def validate_input(
 _INSERT_FIX = insert(Fix.__table__)
 
 
+def paid_plan(*, session: Session, identity: Identity, grace: timedelta) -> str | None:
+    """The plan giving this account unlimited fixes now, or None."""
+    if identity.user_id is None:
+        return None
+    found = entitlement(session=session, user_id=identity.user_id, grace=grace)
+    return found.plan_code if found else None
+
+
+def usage_of(*, session: Session, identity: Identity, free_fixes: int, grace: timedelta) -> Usage:
+    """What the header shows: unlimited with a plan, else the free fixes left."""
+    plan = paid_plan(session=session, identity=identity, grace=grace)
+    if plan is not None:
+        return Usage(used=0, limit=None, remaining=None, plan=plan)
+    return metering.usage_of(session=session, identity=identity, limit=free_fixes)
+
+
+def reserve_fix(
+    *, session: Session, identity: Identity, allowance: Allowance, grace: timedelta
+) -> Reservation:
+    """Hold one fix for whoever is asking: covered by a plan, or one free fix taken."""
+    plan = paid_plan(session=session, identity=identity, grace=grace)
+    if plan is not None and identity.user_id is not None:
+        return metering.paid_reservation(session=session, user_id=identity.user_id, plan=plan)
+    return metering.reserve_for(session=session, identity=identity, allowance=allowance)
+
+
+def settle_fix(
+    *,
+    session: Session,
+    reservation: Reservation,
+    fix: dict[str, Any],
+    charge: dict[str, Any] | None,
+    free_fixes: int,
+) -> Usage:
+    """Save the fix and charge it (``charge`` holds the usage record), or give it back."""
+    session.execute(_INSERT_FIX, fix)
+    if charge is not None:
+        metering.record_usage(session=session, reservation=reservation, fix_id=fix["id"], **charge)
+    else:
+        metering.release(session=session, reservation=reservation)
+    if reservation.kind == "paid":
+        return Usage(used=0, limit=None, remaining=None, plan=reservation.plan)
+    return metering.usage_for(session=session, trial_id=reservation.trial_id, limit=free_fixes)
+
+
 class Fixer:
     """Runs fixes with one provider against one database."""
 
-    def __init__(
-        self,
-        *,
-        provider: Provider,
-        session_factory: sessionmaker[Session],
-        read_session_factory: sessionmaker[Session],
-        settings: Settings,
-        run_blocking: BlockingRunner,
-    ) -> None:
-        self.run_blocking = run_blocking
+    def __init__(self, *, provider: Provider, db: Database, settings: Settings) -> None:
         self.provider = provider
-        self.session_factory = session_factory
-        self.read_session_factory = read_session_factory
+        self.db = db
         self.settings = settings
+        self.grace = timedelta(days=settings.past_due_grace_days)
+        self.allowance = Allowance(
+            free_fixes=settings.free_fixes,
+            per_network_per_day=settings.free_fixes_per_network_per_day,
+            hold=timedelta(seconds=settings.reservation_ttl_s),
+        )
 
-    def usage(self, identity: Identity) -> Usage:
-        with self.read_session_factory() as session:
-            plan = self._paid_plan(session, identity)
-            if plan is not None:
-                return Usage(used=0, limit=None, remaining=None, plan=plan)
-            return metering.usage_of(
-                session=session, identity=identity, limit=self.settings.free_fixes
-            )
+    async def usage(self, identity: Identity) -> Usage:
+        return await self.db.read(
+            usage_of, identity=identity, free_fixes=self.settings.free_fixes, grace=self.grace
+        )
 
-    def _paid_plan(self, session: Session, identity: Identity) -> str | None:
-        """The plan giving this account unlimited fixes now, or None."""
-        if identity.user_id is None:
-            return None
-        grace = timedelta(days=self.settings.past_due_grace_days)
-        found = entitlement(session=session, user_id=identity.user_id, grace=grace)
-        return found.plan_code if found else None
+    def usage_now(self, identity: Identity) -> Usage:
+        """``usage`` for code running in a worker thread."""
+        return self.db.read_now(
+            usage_of, identity=identity, free_fixes=self.settings.free_fixes, grace=self.grace
+        )
 
     async def reserve(self, *, identity: Identity) -> Reservation:
-        """Hold one free fix for whoever is asking (a new visitor is created) or refuse with 402."""
-        return await self._db("reserve", self._reserve, identity)
-
-    def _reserve(self, identity: Identity) -> Reservation:
+        """Hold one fix for whoever is asking (a new visitor is created) or refuse with 402."""
+        started = time.perf_counter()
         try:
-            with self.session_factory.begin() as session:
-                plan = self._paid_plan(session, identity)
-                if plan is not None and identity.user_id is not None:
-                    return metering.paid_reservation(
-                        session=session, user_id=identity.user_id, plan=plan
-                    )
-                return metering.reserve_for(
-                    session=session, identity=identity, limit=self.settings.free_fixes
+            # Shielded: once taken, the caller must get the reservation to settle or release.
+            with anyio.CancelScope(shield=True):
+                return await self.db.write(
+                    reserve_fix, identity=identity, allowance=self.allowance, grace=self.grace
                 )
         except QuotaExhausted as exc:
-            err = QuotaExhaustedError(
-                f"You have used all {exc.usage.limit} free fixes. "
-                "Subscribe for unlimited fixes: /pricing"
-            )
-            err.extra = {"pricing_url": "/pricing", "usage": _usage_public(exc.usage).model_dump()}
-            raise err from None
+            raise quota_error(exc) from None
+        finally:
+            timing.record("reserve", (time.perf_counter() - started) * 1000)
 
     async def run(self, *, reservation: Reservation, fix_input: FixInput) -> FixResult:
         """The whole fix at once, with no streaming (one plain provider request)."""
@@ -251,10 +280,12 @@ class Fixer:
     async def stream(
         self, *, reservation: Reservation, fix_input: FixInput, live: bool = True
     ) -> AsyncIterator[FixEvent]:
-        """Yield the answer as it comes, then the verified, saved result.
+        """Yield the explanation as it is written, then the verified, saved result.
 
-        The reservation is released unless the fix is delivered, including when the
-        client goes away mid-stream.
+        Only prose is streamed: the fixed program leaves with the result, after the fix
+        is settled, so hanging up early never delivers a fix without paying for it. The
+        reservation is released unless the fix is delivered, including when the client
+        goes away mid-stream.
         """
         settled = False
         started = time.perf_counter()
@@ -267,25 +298,24 @@ class Fixer:
                     continue
                 latency_ms = round((time.perf_counter() - started) * 1000)
                 fix = self._saved_fix(reservation, fix_input, event)
-                usage = await self._db("settle", self._settle, reservation, fix, event, latency_ms)
-                settled = True
+                charge = self._charge(event, latency_ms) if event.delivered else None
+                settling = time.perf_counter()
+                # Shielded: a settlement that commits must be known to have committed.
+                with anyio.CancelScope(shield=True):
+                    usage = await self.db.write(
+                        settle_fix,
+                        reservation=reservation,
+                        fix=fix,
+                        charge=charge,
+                        free_fixes=self.settings.free_fixes,
+                    )
+                    settled = True
+                timing.record("settle", (time.perf_counter() - settling) * 1000)
                 yield Finished(to_result(Fix(**fix), usage))
         finally:
             if not settled:
                 with anyio.CancelScope(shield=True):
-                    await self._db("release", self._release, reservation)
-
-    async def _db(self, name: str, fn: Callable[..., T], *args: Any) -> T:
-        """Run database work the way the backend wants it (see BlockingRunner), timed."""
-        started = time.perf_counter()
-        try:
-            return await self.run_blocking(fn, *args)
-        finally:
-            timing.record(name, (time.perf_counter() - started) * 1000)
-
-    def _release(self, reservation: Reservation) -> None:
-        with self.session_factory.begin() as session:
-            metering.release(session=session, reservation=reservation)
+                    await self.db.write(metering.release, reservation=reservation)
 
     def _saved_fix(
         self, reservation: Reservation, fix_input: FixInput, attempt: Attempt
@@ -307,37 +337,37 @@ class Fixer:
             "created_at": utcnow(),
         }
 
-    def _settle(
-        self, reservation: Reservation, fix: dict[str, Any], attempt: Attempt, latency_ms: int
-    ) -> Usage:
-        """Save the fix and charge it, or give the reservation back: one transaction."""
-        tokens = attempt.tokens
-        with self.session_factory.begin() as session:
-            session.execute(_INSERT_FIX, fix)
-            if attempt.delivered:
-                metering.record_usage(
-                    session=session,
-                    reservation=reservation,
-                    fix_id=fix["id"],
-                    provider=self.provider.name,
-                    model=attempt.reply.model,
-                    prompt_tokens=tokens[0],
-                    completion_tokens=tokens[1],
-                    latency_ms=latency_ms,
-                    cost_microusd=self._cost_microusd(tokens),
-                )
-            else:
-                metering.release(session=session, reservation=reservation)
-            if reservation.kind == "paid":
-                return Usage(used=0, limit=None, remaining=None, plan=reservation.plan)
-            return metering.usage_for(
-                session=session, trial_id=reservation.trial_id, limit=self.settings.free_fixes
-            )
+    def _charge(self, attempt: Attempt, latency_ms: int) -> dict[str, Any]:
+        prompt_tokens, completion_tokens = attempt.tokens
+        return {
+            "provider": self.provider.name,
+            "model": attempt.reply.model,
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "latency_ms": latency_ms,
+            "cost_microusd": self._cost_microusd(attempt.tokens),
+        }
 
     def _cost_microusd(self, tokens: tuple[int, int]) -> int:
         # USD per million tokens is exactly micro-USD per token.
         s = self.settings
         return round(tokens[0] * s.llm_input_usd_per_mtok + tokens[1] * s.llm_output_usd_per_mtok)
+
+
+def quota_error(exc: QuotaExhausted) -> QuotaExhaustedError:
+    if exc.network:
+        message = (
+            "Free fixes from your network are used up for today. "
+            "Subscribe for unlimited fixes: /pricing"
+        )
+    else:
+        message = (
+            f"You have used all {exc.usage.limit} free fixes. "
+            "Subscribe for unlimited fixes: /pricing"
+        )
+    err = QuotaExhaustedError(message)
+    err.extra = {"pricing_url": "/pricing", "usage": _usage_public(exc.usage).model_dump()}
+    return err
 
 
 def _owned_by(identity: Identity):  # type: ignore[no-untyped-def]
@@ -347,6 +377,15 @@ def _owned_by(identity: Identity):  # type: ignore[no-untyped-def]
     if identity.visitor_id:
         return (Fix.visitor_id == identity.visitor_id) & Fix.user_id.is_(None)
     return None
+
+
+def claim_fixes(*, session: Session, visitor_id: str, user_id: int) -> None:
+    """A browser's fixes become the account's when it signs up or in."""
+    session.execute(
+        update(Fix)
+        .where(Fix.visitor_id == visitor_id, Fix.user_id.is_(None))
+        .values(user_id=user_id)
+    )
 
 
 def get_fix(*, session: Session, fix_id: str, identity: Identity) -> Fix | None:

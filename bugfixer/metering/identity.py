@@ -24,6 +24,7 @@ class Identity:
     is_admin: bool = False
     fingerprint: str | None = None
     via_api_key: bool = False
+    network: str | None = None  # keyed hash of the network prefix: the per-network cap
 
     @property
     def signed_in(self) -> bool:
@@ -79,4 +80,10 @@ def network_prefix(address: str | None) -> str:
 def fingerprint(secret: str, *, client_address: str | None, user_agent: str) -> str:
     """A keyed hash: the raw address and User-Agent are never stored."""
     message = f"{network_prefix(client_address)}|{user_agent[:512]}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def network_key(secret: str, *, client_address: str | None) -> str:
+    """A keyed hash of the client's network prefix (never stored raw)."""
+    message = f"network|{network_prefix(client_address)}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()

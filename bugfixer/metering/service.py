@@ -5,22 +5,32 @@ one visitor can never take more than the limit, on SQLite or PostgreSQL.
 
 Who counts: a signed-in account draws on its own trial; an anonymous browser on its
 visitor's trial. A browser seen for the first time joins the trial of its fingerprint
-(keyed hash of network prefix and User-Agent), so clearing cookies resets nothing.
+(keyed hash of network prefix and User-Agent), so clearing cookies resets nothing, and
+all anonymous free fixes from one network share a daily cap, so a new User-Agent does
+not buy a new allowance without limit.
+
+A reservation is a row in ``pending_fixes`` with an expiry: the fix path settles it
+(usage record) or releases it; one left by a process that died is given back when it
+expires.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bugfixer.accounts.models import User
 from bugfixer.db import utcnow
 from bugfixer.metering.identity import Identity
-from bugfixer.metering.models import Trial, UsageRecord, Visitor
+from bugfixer.metering.models import PendingFix, Trial, UsageRecord, Visitor
+
+NETWORK_WINDOW = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -40,12 +50,24 @@ class Reservation:
     trial_id: int
     kind: str = "free"  # free: counted against the trial; paid: covered by a subscription
     plan: str = "free"
+    id: str | None = None  # the pending_fixes row of a free fix
+    network: str | None = None  # set for anonymous free fixes (the per-network cap)
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """How many free fixes a reservation may draw on, and for how long it holds one."""
+
+    free_fixes: int
+    per_network_per_day: int = 0  # 0: no cap per network
+    hold: timedelta = timedelta(minutes=10)
 
 
 class QuotaExhausted(Exception):
-    def __init__(self, usage: Usage) -> None:
+    def __init__(self, usage: Usage, *, network: bool = False) -> None:
         super().__init__("no free fixes left")
         self.usage = usage
+        self.network = network  # refused by the per-network cap, not the browser's own
 
 
 def new_visitor_id() -> str:
@@ -72,6 +94,24 @@ _TRIAL_OF_USER = select(User.__table__.c.trial_id).where(
 )
 _USED = select(_trials.c.free_used).where(_trials.c.id == bindparam("trial_id"))
 _NEW_TRIAL = insert(_trials).values(free_used=0).returning(_trials.c.id)
+_pending = PendingFix.__table__
+_HOLD = insert(_pending)
+_UNHOLD = delete(_pending).where(_pending.c.id == bindparam("pending_id"))
+_COUNT_ONE = (
+    update(_trials)
+    .where(_trials.c.id == bindparam("trial_id"))
+    .values(free_used=_trials.c.free_used + 1)
+)
+_EXPIRED_OF_TRIAL = (
+    delete(_pending)
+    .where(_pending.c.trial_id == bindparam("trial_id"), _pending.c.expires_at < bindparam("now"))
+    .returning(_pending.c.id)
+)
+_NETWORK_USED = select(func.count()).where(
+    _usage.c.network == bindparam("network"),
+    _usage.c.created_at > bindparam("since"),
+)
+_NETWORK_HELD = select(func.count()).where(_pending.c.network == bindparam("network"))
 
 
 def usage_for(*, session: Session, trial_id: int | None, limit: int) -> Usage:
@@ -119,13 +159,80 @@ def create_visitor(*, session: Session, fingerprint: str | None) -> tuple[str, i
 
 
 def reserve_free_fix(
-    *, session: Session, trial_id: int, visitor_id: str | None, user_id: int | None, limit: int
+    *,
+    session: Session,
+    trial_id: int,
+    visitor_id: str | None,
+    user_id: int | None,
+    allowance: Allowance,
+    network: str | None = None,
 ) -> Reservation:
     """Take one free fix from ``trial_id`` or raise QuotaExhausted. One conditional UPDATE."""
+    now = utcnow()
+    _expire_for_trial(session, trial_id, now)
+    limit = allowance.free_fixes
+    if network is not None and allowance.per_network_per_day:
+        _check_network_cap(session, network, allowance, trial_id)
     taken = session.execute(_TAKE_ONE, {"trial_id": trial_id, "limit": limit}).scalar()
     if taken is None:
         raise QuotaExhausted(usage_for(session=session, trial_id=trial_id, limit=limit))
-    return Reservation(visitor_id=visitor_id, user_id=user_id, trial_id=trial_id)
+    pending_id = secrets.token_urlsafe(16)
+    session.execute(
+        _HOLD,
+        {
+            "id": pending_id,
+            "trial_id": trial_id,
+            "network": network,
+            "created_at": now,
+            "expires_at": now + allowance.hold,
+        },
+    )
+    return Reservation(
+        visitor_id=visitor_id, user_id=user_id, trial_id=trial_id, id=pending_id, network=network
+    )
+
+
+def _check_network_cap(session: Session, network: str, allowance: Allowance, trial_id: int) -> None:
+    """All anonymous free fixes of one network in a rolling day share one cap."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Serialises reservations from one network until commit, so the count below
+        # cannot be raced. SQLite writers are already serialised by BEGIN IMMEDIATE.
+        key = int.from_bytes(hashlib.sha256(network.encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    since = utcnow() - NETWORK_WINDOW
+    used = session.execute(_NETWORK_USED, {"network": network, "since": since}).scalar() or 0
+    held = session.execute(_NETWORK_HELD, {"network": network}).scalar() or 0
+    if used + held >= allowance.per_network_per_day:
+        usage = usage_for(session=session, trial_id=trial_id, limit=allowance.free_fixes)
+        raise QuotaExhausted(usage, network=True)
+
+
+def _expire_for_trial(session: Session, trial_id: int, now: datetime) -> None:
+    expired = session.execute(_EXPIRED_OF_TRIAL, {"trial_id": trial_id, "now": now}).all()
+    if expired:
+        _give_back(session, trial_id, len(expired))
+
+
+def _give_back(session: Session, trial_id: int, n: int) -> None:
+    session.execute(
+        update(_trials)
+        .where(_trials.c.id == trial_id, _trials.c.free_used >= n)
+        .values(free_used=_trials.c.free_used - n)
+    )
+
+
+def expire_pending(*, session: Session, now: datetime | None = None) -> int:
+    """Give back every free fix held by a request that never finished (a killed process)."""
+    now = now or utcnow()
+    trials = session.execute(
+        delete(_pending).where(_pending.c.expires_at < now).returning(_pending.c.trial_id)
+    ).scalars()
+    counts: dict[int, int] = {}
+    for trial_id in trials:
+        counts[trial_id] = counts.get(trial_id, 0) + 1
+    for trial_id, n in counts.items():
+        _give_back(session, trial_id, n)
+    return sum(counts.values())
 
 
 def trial_of_user(*, session: Session, user_id: int) -> int:
@@ -161,7 +268,7 @@ def paid_reservation(*, session: Session, user_id: int, plan: str) -> Reservatio
     return Reservation(visitor_id=None, user_id=user_id, trial_id=trial_id, kind="paid", plan=plan)
 
 
-def reserve_for(*, session: Session, identity: Identity, limit: int) -> Reservation:
+def reserve_for(*, session: Session, identity: Identity, allowance: Allowance) -> Reservation:
     """Reserve a free fix for whoever is asking, creating the visitor on first use."""
     if identity.user_id is not None:
         trial_id = trial_of_user(session=session, user_id=identity.user_id)
@@ -170,7 +277,7 @@ def reserve_for(*, session: Session, identity: Identity, limit: int) -> Reservat
             trial_id=trial_id,
             visitor_id=None,
             user_id=identity.user_id,
-            limit=limit,
+            allowance=allowance,
         )
     visitor_id = identity.visitor_id
     trial_id = None
@@ -179,15 +286,25 @@ def reserve_for(*, session: Session, identity: Identity, limit: int) -> Reservat
     if trial_id is None:
         visitor_id, trial_id = create_visitor(session=session, fingerprint=identity.fingerprint)
     return reserve_free_fix(
-        session=session, trial_id=trial_id, visitor_id=visitor_id, user_id=None, limit=limit
+        session=session,
+        trial_id=trial_id,
+        visitor_id=visitor_id,
+        user_id=None,
+        allowance=allowance,
+        network=identity.network,
     )
 
 
 def release(*, session: Session, reservation: Reservation) -> None:
-    """Give a reserved free fix back; a failed fix never costs the user."""
-    if reservation.kind != "free":
+    """Give a reserved free fix back; a failed fix never costs the user.
+
+    Idempotent: only the request that removes the pending row gives the fix back (an
+    expired one was already given back).
+    """
+    if reservation.kind != "free" or reservation.id is None:
         return
-    session.execute(_GIVE_BACK, {"trial_id": reservation.trial_id})
+    if session.execute(_UNHOLD, {"pending_id": reservation.id}).rowcount:
+        session.execute(_GIVE_BACK, {"trial_id": reservation.trial_id})
 
 
 def record_usage(
@@ -203,6 +320,11 @@ def record_usage(
     cost_microusd: int,
 ) -> None:
     """Turn a reservation into the permanent record of a delivered fix."""
+    if reservation.kind == "free" and reservation.id is not None:
+        held = session.execute(_UNHOLD, {"pending_id": reservation.id}).rowcount
+        if not held:
+            # It outlived its hold and was given back meanwhile: the fix still counts.
+            session.execute(_COUNT_ONE, {"trial_id": reservation.trial_id})
     session.execute(
         insert(_usage),
         dict(
@@ -217,6 +339,33 @@ def record_usage(
             completion_tokens=completion_tokens,
             latency_ms=latency_ms,
             cost_microusd=cost_microusd,
+            network=reservation.network,
             created_at=utcnow(),
         ),
     )
+
+
+def claim_browser(*, session: Session, user_id: int, user_trial_id: int, visitor_id: str) -> bool:
+    """Count an anonymous browser's free fixes on the account, and its usage as the account's.
+
+    Returns False when the browser is unknown (nothing to take over).
+    """
+    visitor = session.get(Visitor, visitor_id)
+    if visitor is None:
+        return False
+    if visitor.trial_id != user_trial_id:
+        used = session.scalar(select(Trial.free_used).where(Trial.id == visitor.trial_id)) or 0
+        if used:
+            session.execute(
+                update(Trial)
+                .where(Trial.id == user_trial_id)
+                .values(free_used=Trial.free_used + used)
+            )
+        visitor.trial_id = user_trial_id
+    visitor.user_id = user_id
+    session.execute(
+        update(UsageRecord)
+        .where(UsageRecord.visitor_id == visitor_id, UsageRecord.user_id.is_(None))
+        .values(user_id=user_id)
+    )
+    return True

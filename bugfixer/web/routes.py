@@ -16,7 +16,7 @@ router = APIRouter(include_in_schema=False)
 def healthz(ctx: ContextDep) -> Response:
     """Liveness and database reachability, for load balancers."""
     try:
-        with ctx.engine.connect() as conn:
+        with ctx.db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception:
         return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)

@@ -39,7 +39,7 @@ class Auth:
         return self.client.post("/api/v1/fixes", json={"code": BROKEN}, **kwargs)
 
     def outbox(self) -> list[OutboxMessage]:
-        with self.client.app.state.ctx.read_session_factory() as s:
+        with self.client.app.state.ctx.db.session() as s:
             return list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
 
     def reset_link(self) -> str:

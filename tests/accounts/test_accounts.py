@@ -14,7 +14,7 @@ from tests.conftest import csrf_token
 
 
 def count_users(client) -> int:  # type: ignore[no-untyped-def]
-    with client.app.state.ctx.read_session_factory() as s:
+    with client.app.state.ctx.db.session() as s:
         return s.scalar(select(func.count(User.id)))
 
 
@@ -149,7 +149,7 @@ def test_password_change_signs_out_every_other_session(auth, client, app):
             link, data={"password": "another long secret", "csrf_token": csrf_token(client, link)}
         )
         assert laptop.get("/account", follow_redirects=False).status_code == 303
-    with app.state.ctx.read_session_factory() as s:
+    with app.state.ctx.db.session() as s:
         assert s.scalar(select(func.count(LoginSession.id))) == 1
 
 

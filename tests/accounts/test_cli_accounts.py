@@ -19,11 +19,11 @@ from tests.support.server import serve
 def test_fix_through_a_server_with_an_api_key_uses_the_account(tmp_path, monkeypatch):
     monkeypatch.delenv("BUGFIXER_API_KEY", raising=False)
     app = create_app(make_settings(tmp_path), provider=ScriptedProvider())
-    with app.state.ctx.session_factory.begin() as s:
+    with app.state.ctx.db.transaction() as s:
         account = accounts.prepare_account(email="cli@example.com", password="long enough pw")
         trial_id = accounts_trial(s)
         user = accounts.create_user(session=s, account=account, trial_id=trial_id)
-        key = accounts.create_api_key(session=s, user=user, name="ci").secret
+        key = accounts.create_api_key(session=s, user_id=user.id, name="ci").secret
     code = tmp_path / "broken.py"
     code.write_text("def f()\n    return 1\n")
     with serve(app) as base:
@@ -68,7 +68,7 @@ def test_create_admin_creates_or_promotes(tmp_path, monkeypatch):
     weak = runner.invoke(main, ["create-admin", "x@example.com", "--password", "short"])
     assert weak.exit_code == 1 and "at least 10 characters" in weak.output
     app = create_app(make_settings(tmp_path, instance_dir=tmp_path / "instance", secret_key=""))
-    with app.state.ctx.read_session_factory() as s:
+    with app.state.ctx.db.session() as s:
         admins = s.scalars(select(User.email).where(User.is_admin)).all()
     assert admins == ["root@example.com"]
 

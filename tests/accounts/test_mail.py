@@ -13,6 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker as make_session_factory
 
 from bugfixer.accounts.mail import (
     Email,
@@ -24,7 +25,7 @@ from bugfixer.accounts.mail import (
     recent_outbox,
     store_in_outbox,
 )
-from bugfixer.db import make_engine, make_session_factory
+from bugfixer.db import make_engine
 
 # AUTH without TLS is what these loopback servers are for; aiosmtpd warns about it.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")

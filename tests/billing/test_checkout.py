@@ -11,7 +11,7 @@ from tests.billing.conftest import BROKEN, checkout, pay, sign_up, subscribe
 
 
 def rows(shop, model, *where):  # type: ignore[no-untyped-def]
-    with shop.app.state.ctx.read_session_factory() as s:
+    with shop.app.state.ctx.db.session() as s:
         return list(s.scalars(select(model).where(*where)))
 
 
@@ -107,7 +107,7 @@ def test_customer_is_reused_for_a_second_checkout(shop):
         first = checkout(client, "monthly").headers["location"]
         second = checkout(client, "annual").headers["location"]
         assert first != second
-    with shop.app.state.ctx.read_session_factory() as s:
+    with shop.app.state.ctx.db.session() as s:
         from bugfixer.billing.models import BillingCustomer
 
         assert s.scalar(select(func.count()).select_from(BillingCustomer)) == 1

@@ -60,7 +60,7 @@ def test_replay_runs_a_failed_event_again(cli_env, shop, monkeypatch):
         subscribe(shop, client)
     event = raw_event(shop, "invoice.paid")
     event["id"] = "evt_replay_me"
-    with shop.app.state.ctx.session_factory.begin() as s:
+    with shop.app.state.ctx.db.transaction() as s:
         s.query(Transaction).delete()
 
     def broken(ctx, obj):  # type: ignore[no-untyped-def]

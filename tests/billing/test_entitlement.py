@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.orm import sessionmaker as make_session_factory
 
 from bugfixer import migrate
 from bugfixer.accounts.models import User
 from bugfixer.billing.models import Subscription
 from bugfixer.billing.service import entitlement
-from bugfixer.db import make_engine, make_session_factory
+from bugfixer.db import make_engine
 from bugfixer.metering.models import Trial
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

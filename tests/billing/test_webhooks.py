@@ -20,7 +20,7 @@ def sdk(shop) -> stripe.StripeClient:  # type: ignore[no-untyped-def]
 
 
 def rows(shop, model, *where):  # type: ignore[no-untyped-def]
-    with shop.app.state.ctx.read_session_factory() as s:
+    with shop.app.state.ctx.db.session() as s:
         return list(s.scalars(select(model).where(*where)))
 
 
@@ -78,7 +78,7 @@ def test_an_older_event_arriving_late_does_not_undo_newer_state(shop):
 
 def test_updated_arriving_before_created_still_builds_the_subscription(shop):
     subscribed(shop).close()
-    with shop.app.state.ctx.session_factory.begin() as s:
+    with shop.app.state.ctx.db.transaction() as s:
         s.execute(delete(Subscription))
     updated = raw_event(shop, "customer.subscription.created")
     updated["type"] = "customer.subscription.updated"

@@ -34,7 +34,7 @@ def client(tmp_path, provider):
 
 
 def count(client: TestClient, model) -> int:  # type: ignore[no-untyped-def]
-    with client.app.state.ctx.session_factory() as s:
+    with client.app.state.ctx.db.session() as s:
         return s.scalar(select(func.count()).select_from(model))
 
 
@@ -194,7 +194,7 @@ def test_usage_record_keeps_provider_model_tokens_latency_and_cost(client, provi
         ProviderReply("ok", FIXED, "gpt-x", prompt_tokens=1000, completion_tokens=500)
     ]
     client.post("/api/v1/fixes", json={"code": BROKEN})
-    with client.app.state.ctx.session_factory() as s:
+    with client.app.state.ctx.db.session() as s:
         record = s.scalars(select(UsageRecord)).one()
     assert (record.provider, record.model) == ("scripted", "gpt-x")
     assert (record.prompt_tokens, record.completion_tokens) == (1000, 500)

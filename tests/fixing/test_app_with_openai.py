@@ -68,11 +68,11 @@ def fix(client: TestClient, code: str = BROKEN, **fields: str):  # type: ignore[
 def remaining(client: TestClient) -> int:
     ctx = client.app.state.ctx
     visitor_id = ctx.cookies.read(client.cookies[VISITOR_COOKIE])
-    return ctx.fixer.usage(Identity(visitor_id=visitor_id)).remaining
+    return ctx.fixer.usage_now(Identity(visitor_id=visitor_id)).remaining
 
 
 def usage_records(client: TestClient) -> list[UsageRecord]:
-    with client.app.state.ctx.session_factory() as s:
+    with client.app.state.ctx.db.session() as s:
         return list(s.scalars(select(UsageRecord)))
 
 
