@@ -17,6 +17,7 @@ import math
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -72,6 +73,9 @@ class Command:
     bwrap: str
     python: str
     limits: SandboxLimits
+
+    def __post_init__(self) -> None:
+        _static_options(self.python, self.limits.file_mb)  # now, not inside an event loop
 
     def argv(self, *, source_fd: int, report_fd: int, info_fd: int, mode: Mode) -> list[str]:
         limits = self.limits
@@ -129,16 +133,24 @@ def _static_options(python: str, file_mb: int) -> tuple[str, ...]:
             options += ["--symlink", os.readlink(target), target]
         elif os.path.isdir(target):
             options += ["--ro-bind", target, target]
-    prefix = _prefix_of(python)
-    if prefix and not prefix.startswith("/usr/"):
-        options += ["--ro-bind", prefix, prefix]
+    for folder in _folders_of(python):
+        if folder != "/usr" and not folder.startswith("/usr/"):
+            options += ["--ro-bind", folder, folder]
+    size = str(file_mb * 1024 * 1024)
     options += [
         "--proc",
         "/proc",
+        # bubblewrap's /dev is a tmpfs of its own: read-only, with a bounded /dev/shm.
         "--dev",
         "/dev",
         "--size",
-        str(file_mb * 1024 * 1024),
+        size,
+        "--tmpfs",
+        "/dev/shm",
+        "--remount-ro",
+        "/dev",
+        "--size",
+        size,
         "--tmpfs",
         "/tmp",
         "--remount-ro",
@@ -162,12 +174,28 @@ def _static_options(python: str, file_mb: int) -> tuple[str, ...]:
     return tuple(options)
 
 
-def _prefix_of(python: str) -> str | None:
-    """The installation folder holding the interpreter and its standard library."""
-    folder = os.path.dirname(os.path.realpath(python))
-    if os.path.basename(folder) != "bin":
-        return folder
-    return os.path.dirname(folder)
+@cache
+def _folders_of(python: str) -> tuple[str, ...]:
+    """The folders the interpreter needs: where it lives and its standard library's prefix.
+
+    Asked of the interpreter itself (our own one-liner, once), so a venv or an unusual
+    layout is bound correctly; the layout ``PREFIX/bin/python`` is assumed if that fails.
+    """
+    executable = os.path.realpath(python)
+    folders = {os.path.dirname(executable)}
+    try:
+        answer = subprocess.run(
+            [executable, "-I", "-S", "-c", "import sys; print(sys.base_prefix)"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        folders.add(os.path.realpath(answer.stdout.strip()))
+    except (OSError, subprocess.SubprocessError):
+        folders.add(os.path.dirname(os.path.dirname(executable)))
+    kept = sorted(f for f in folders if f and f != "/")
+    return tuple(f for f in kept if not any(f.startswith(other + "/") for other in kept))
 
 
 class _Capped:

@@ -194,3 +194,29 @@ def test_a_flood_on_stderr_is_bounded_too(sandbox):
     result = run(sandbox, "import sys\nsys.stderr.write('e' * 10_000_000)\n")
     assert result.outcome == "output_limit"
     assert len(result.stderr) < FAST.output_bytes + 100
+
+
+def test_dev_is_read_only_and_dev_shm_is_bounded(sandbox):
+    program = """
+outcomes = []
+for path in ["/dev/fill", "/dev/shm/a", "/dev/shm/b", "/dev/shm/c"]:
+    try:
+        with open(path, "wb") as f:
+            f.write(b"x" * (8 * 1024 * 1024 - 4096))
+        outcomes.append("written")
+    except OSError as exc:
+        outcomes.append(exc.errno)
+with open("/dev/null", "w") as f:
+    f.write("fine")
+print(outcomes)
+"""
+    result = run(sandbox, program)
+    assert result.ok, result.summary()
+    # EROFS for /dev itself; /dev/shm fills up (ENOSPC) at the file limit.
+    assert result.stdout == "[30, 'written', 'written', 28]\n"
+
+
+def test_sandboxed_processes_are_the_oom_killers_first_choice(sandbox):
+    program = "import os\nif os.fork() == 0:\n    print(open('/proc/self/oom_score_adj').read())\n"
+    result = run(sandbox, program + "else:\n    os.wait()\n")
+    assert result.stdout.split() == ["1000"]
