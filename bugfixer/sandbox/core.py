@@ -101,7 +101,7 @@ class Sandbox:
 
     @property
     def in_flight(self) -> int:
-        """Sandboxed processes running right now."""
+        """Sandboxed runs in progress right now, from every event loop and thread."""
         return self._in_flight
 
     async def run_python(self, source: str, *, stdin: str | None = None) -> RunResult:
@@ -145,7 +145,8 @@ class Sandbox:
         """None when a trivial program runs, else why not (for start-up and health checks)."""
         if not self.enabled:
             return "the sandbox is off"
-        result = await self._execute("print('ok')", stdin=None, mode="run", code_lines=None)
+        async with self._gate():
+            result = await self._execute("print('ok')", stdin=None, mode="run", code_lines=None)
         if result.ok and result.stdout.strip() == "ok":
             return None
         return result.summary()
