@@ -79,6 +79,16 @@ class Settings(BaseSettings):
     )
     max_code_chars: int = Field(20_000, ge=100, le=1_000_000, description="Largest code input.")
     max_error_chars: int = Field(10_000, ge=100, le=1_000_000, description="Largest error input.")
+    max_test_chars: int = Field(
+        10_000, ge=100, le=1_000_000, description="Largest user test (run after the fix)."
+    )
+    fix_candidates: int = Field(
+        1,
+        ge=1,
+        le=8,
+        description="Answers asked for per fix (one request with n where the provider "
+        "supports it); the best by evidence is shown. Each fix is still one charge.",
+    )
 
     llm_provider: Literal["builtin", "openai"] | None = Field(
         None, description="builtin or openai; default openai when an API key is set."

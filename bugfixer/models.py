@@ -10,8 +10,8 @@ from bugfixer.billing.models import (
     Transaction,
 )
 from bugfixer.db import Base
-from bugfixer.fixing.models import Fix
-from bugfixer.metering.models import Trial, UsageRecord, Visitor
+from bugfixer.fixing.models import Fix, LlmCall
+from bugfixer.metering.models import PendingFix, Trial, UsageRecord, Visitor
 
 __all__ = [
     "ApiKey",
@@ -19,8 +19,10 @@ __all__ = [
     "BillingCustomer",
     "CheckoutSession",
     "Fix",
+    "LlmCall",
     "LoginSession",
     "OutboxMessage",
+    "PendingFix",
     "StripeEvent",
     "Subscription",
     "Transaction",

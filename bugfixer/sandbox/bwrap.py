@@ -30,6 +30,7 @@ from bugfixer.sandbox.results import RunResult, SandboxLimits
 Mode = Literal["run", "doctest"]
 MAIN = "/tmp/main.py"
 NOBODY = 65534
+SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
 _READ_CHUNK = 65536
 _REPORT_MAX = 256 * 1024
 _GRACE_S = 2.0
@@ -80,6 +81,7 @@ class Command:
     def argv(self, *, source_fd: int, report_fd: int, info_fd: int, mode: Mode) -> list[str]:
         limits = self.limits
         return [
+            *self.run_as,
             self.bwrap,
             *_static_options(self.python, limits.file_mb),
             "--info-fd",
@@ -104,10 +106,12 @@ class Command:
         ]
 
     @property
-    def run_as(self) -> dict[str, Any]:
+    def run_as(self) -> list[str]:
+        """As root, drop to nobody first. Done by setpriv rather than Popen's user/group
+        arguments, which uvloop (uvicorn's event loop) does not support."""
         if os.geteuid() != 0:
-            return {}
-        return {"user": NOBODY, "group": NOBODY, "extra_groups": []}
+            return []
+        return [SETPRIV, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
 
 
 @cache
@@ -245,7 +249,6 @@ async def run(
                 pass_fds=(source_fd, report_w, info_w),
                 start_new_session=True,
                 env={},
-                **command.run_as,
             )
         )
         try:

@@ -1,4 +1,4 @@
-"""Reproducing the user's error, and the `runs` and `doctests` checks of a fix."""
+"""Reproducing the user's error, and the `runs` and `doctests` checks of one fix."""
 
 from __future__ import annotations
 
@@ -7,13 +7,7 @@ import shutil
 
 import pytest
 
-from bugfixer.fixing.runtime_checks import (
-    PastedError,
-    check_doctests,
-    check_runs,
-    parse_pasted_error,
-    reproduce,
-)
+from bugfixer.fixing.runtime_checks import check_doctests, check_runs, reproduce
 from bugfixer.sandbox import Sandbox, SandboxLimits
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
@@ -36,135 +30,104 @@ def sandbox() -> Sandbox:
     return Sandbox("bwrap", SandboxLimits(wall_s=3, cpu_s=1), concurrency=2)
 
 
-def go(coro):
-    return asyncio.run(coro)
-
-
-def test_a_pasted_traceback_is_reproduced(sandbox):
-    found = go(reproduce(sandbox, LAST, None, TRACEBACK))
-    assert found.status == "reproduced" and found.reproduced
-    assert found.run.line == 2
-    assert found.message == "Reproduced: it raised IndexError: list index out of range on line 2."
-
-
-def test_a_failing_user_test_reproduces_the_bug_without_a_pasted_error(sandbox):
-    found = go(reproduce(sandbox, MID, MID_TEST, None))
-    assert found.status == "reproduced"
-    assert found.run.in_test and found.run.test_line == 1
-    assert "on line 1 of the test" in found.message
-
-
-def test_a_different_error_than_the_pasted_one_is_told_apart(sandbox):
-    found = go(reproduce(sandbox, LAST, None, "KeyError: 'name'"))
-    assert found.status == "different_error"
-    assert "IndexError" in found.message
-
-
-def test_a_program_that_runs_fine_is_not_reproduced(sandbox):
-    found = go(reproduce(sandbox, LAST_FIXED, None, TRACEBACK))
-    assert found.status == "no_error"
-    assert found.message == "It ran without an error; the bug did not show here."
-
-
-def test_a_program_that_waits_for_input_is_reported_as_such(sandbox):
-    found = go(reproduce(sandbox, "n = int(input())\nprint(10 / n)\n", None, "ZeroDivisionError"))
-    assert found.status == "waits_for_input"
-    assert "keyboard input" in found.message
-
-
-@pytest.mark.parametrize(
-    ("code", "reason"),
-    [
-        ("import numpy as np\nprint(np.zeros(3))\n", "it imports numpy, which is not installed"),
-        ("print(open('data.csv').read())\n", "it opens the file data.csv"),
-        ("import urllib.request\nurllib.request.urlopen('http://example.com')\n", "network"),
-    ],
-)
-def test_what_the_sandbox_lacks_makes_the_program_not_runnable_here(sandbox, code, reason):
-    found = go(reproduce(sandbox, code, None, "TypeError: bad operand"))
-    assert found.status == "could_not_run"
-    assert reason in found.message
-
-
-def test_an_endless_loop_is_reproduced_when_no_error_was_pasted(sandbox):
-    assert go(reproduce(sandbox, LOOP, None, None)).status == "reproduced"
-    assert go(reproduce(sandbox, LOOP, None, "IndexError: x")).status == "could_not_run"
-
-
-def test_nothing_runs_with_the_sandbox_off_or_for_other_languages(sandbox):
-    off = go(reproduce(Sandbox("off"), LAST, None, TRACEBACK))
-    assert (off.status, off.run) == ("not_run", None)
-    assert "sandbox is off" in off.message
-    js = go(reproduce(sandbox, "console.log(1)", None, None, language="javascript"))
-    assert js.status == "not_run"
-
-
-@pytest.mark.parametrize(
-    ("pasted", "expected"),
-    [
-        (TRACEBACK, PastedError("IndexError", "list index out of range")),
-        ("KeyError: 'name'", PastedError("KeyError", "'name'")),
-        ("ZeroDivisionError", PastedError("ZeroDivisionError", "")),
-        (
-            "json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)",
-            PastedError(
-                "json.decoder.JSONDecodeError", "Expecting value: line 1 column 1 (char 0)"
-            ),
-        ),
-        ("list index out of range", PastedError(None, "list index out of range")),
-        ("", None),
-        (None, None),
-    ],
-)
-def test_the_pasted_error_is_read_from_a_traceback_or_a_message(pasted, expected):
-    assert parse_pasted_error(pasted) == expected
-
-
-def test_runs_passes_a_fix_that_runs_and_fails_one_that_still_raises(sandbox):
-    original = go(reproduce(sandbox, LAST, None, TRACEBACK)).run
-    good = go(check_runs(sandbox, LAST_FIXED, None, original))
-    assert (good.name, good.ok, good.skipped) == ("runs", True, False)
-    assert good.message == "Ran the fixed program: it finishes without an error."
-    still = "items = [3, 1, 2]\nlast = items[len(items)]\nprint(last)\nprint('done')\n"
-    bad = go(check_runs(sandbox, still, None, original))
-    assert (bad.ok, bad.skipped) == (False, False)
-    assert bad.message == (
-        "Ran the fixed program: it raised IndexError: list index out of range on line 2."
+def original(sandbox: Sandbox, code: str, test: str = "", pasted: str = "", language="python"):
+    return asyncio.run(
+        reproduce(sandbox, language=language, code=code, test=test, pasted_error=pasted)
     )
 
 
+def runs(sandbox: Sandbox, fixed: str, reproduction, test: str = ""):
+    return asyncio.run(check_runs(sandbox, fixed=fixed, test=test, reproduction=reproduction))
+
+
+def test_a_pasted_traceback_is_reproduced(sandbox):
+    found = original(sandbox, LAST, pasted=TRACEBACK)
+    assert found.reproduced is True and found.skip_reason is None
+    assert found.run.line == 2
+    assert found.observed_error == ""  # the user's own traceback goes to the model
+
+
+def test_without_a_pasted_error_the_failing_test_is_what_the_model_is_told(sandbox):
+    found = original(sandbox, MID, test=MID_TEST)
+    assert found.reproduced is None and found.skip_reason is None
+    assert found.run.in_test and found.run.test_line == 1
+    assert "AssertionError" in found.observed_error
+    assert 'File "main.py", line 3' in found.observed_error
+
+
+def test_a_different_error_than_the_pasted_one_is_not_a_reproduction(sandbox):
+    found = original(sandbox, LAST, pasted="KeyError: 'name'")
+    assert found.reproduced is False and found.skip_reason is None
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import numpy as np\nprint(np.zeros(3))\n",
+        "print(open('data.csv').read())\n",
+        "import urllib.request\nurllib.request.urlopen('http://example.com')\n",
+    ],
+)
+def test_what_the_sandbox_lacks_means_fixes_are_not_run(sandbox, code):
+    found = original(sandbox, code, pasted="TypeError: bad operand")
+    assert found.skip_reason is not None and "does not have" in found.skip_reason
+    check, feedback = runs(sandbox, code, found)
+    assert check.skipped and check.ok and feedback is None
+
+
+def test_a_program_waiting_for_input_is_not_run_and_says_so(sandbox):
+    found = original(sandbox, "n = int(input())\nprint(10 / n)\n", pasted="ZeroDivisionError")
+    assert found.run.outcome == "waits_for_input"
+    assert "waits for input" in found.skip_reason
+
+
+def test_nothing_runs_with_the_sandbox_off_or_for_other_languages(sandbox):
+    off = original(Sandbox("off"), LAST, pasted=TRACEBACK)
+    assert off.run is None and "switched off" in off.skip_reason
+    js = original(sandbox, "console.log(1)", language="javascript")
+    assert js.run is None and "Only Python" in js.skip_reason
+    check, _ = runs(sandbox, "console.log(2)", js)
+    assert check.skipped
+
+
+def test_runs_passes_a_fix_that_runs_and_fails_one_that_still_raises(sandbox):
+    found = original(sandbox, LAST, pasted=TRACEBACK)
+    good, feedback = runs(sandbox, LAST_FIXED, found)
+    assert (good.name, good.ok, good.skipped, feedback) == ("runs", True, False, None)
+    still = "items = [3, 1, 2]\nlast = items[len(items)]\nprint(last)\nprint('done')\n"
+    bad, feedback = runs(sandbox, still, found)
+    assert (bad.ok, bad.skipped) == (False, False)
+    assert "IndexError: list index out of range on line 2" in bad.message
+    assert "Traceback (most recent call last)" in feedback
+
+
 def test_runs_includes_the_users_test(sandbox):
-    original = go(reproduce(sandbox, MID, MID_TEST, None)).run
-    assert go(check_runs(sandbox, MID_FIXED, MID_TEST, original)).ok
-    wrong = go(check_runs(sandbox, MID, MID_TEST, original))
+    found = original(sandbox, MID, test=MID_TEST)
+    assert runs(sandbox, MID_FIXED, found, test=MID_TEST)[0].ok
+    wrong, _ = runs(sandbox, MID, found, test=MID_TEST)
     assert not wrong.ok
     assert "with your test" in wrong.message and "line 1 of the test" in wrong.message
 
 
-def test_runs_is_skipped_with_the_reason_when_the_fix_cannot_be_run(sandbox):
-    waiting = go(reproduce(sandbox, "x = input()\nprint(x[5])\n", None, None)).run
-    check = go(check_runs(sandbox, "x = input()\nprint(x[:5])\n", None, waiting))
-    assert check.skipped and check.ok and "keyboard input" in check.message
-
-    off = go(check_runs(Sandbox("off"), LAST_FIXED, None, None))
-    assert off.skipped and "sandbox is off" in off.message
-    js = go(check_runs(sandbox, "console.log(1)", None, None, language="javascript"))
-    assert js.skipped and "Only Python" in js.message
-
-    needs_numpy = "import numpy as np\nprint(np.arange(3)[-1])\n"
-    numpy = go(check_runs(sandbox, needs_numpy, None, None))
-    assert numpy.skipped and "numpy" in numpy.message
+def test_a_fix_that_gets_past_the_bug_to_a_missing_file_is_skipped_not_failed(sandbox):
+    code = "rows = []\nfirst = rows[0]\nprint(open('data.csv').read())\n"
+    found = original(sandbox, code, pasted="IndexError: list index out of range")
+    assert found.reproduced is True
+    fixed = "rows = []\nfirst = rows[0] if rows else None\nprint(open('data.csv').read())\n"
+    check, feedback = runs(sandbox, fixed, found)
+    assert check.skipped and check.ok and feedback is None
+    assert "data.csv" in check.message
 
 
 def test_runs_does_not_blame_a_fix_for_limits_the_original_also_hit(sandbox):
-    original = go(reproduce(sandbox, LOOP, None, None)).run
-    same = go(check_runs(sandbox, "while True:\n    x = 1\n", None, original))
+    found = original(sandbox, LOOP)
+    same, _ = runs(sandbox, "while True:\n    x = 1\n", found)
     assert same.skipped and "limits" in same.message
-    fixed = go(check_runs(sandbox, "for _ in range(3):\n    pass\n", None, original))
+    fixed, _ = runs(sandbox, "for _ in range(3):\n    pass\n", found)
     assert fixed.ok and not fixed.skipped
-    healthy = go(reproduce(sandbox, LAST, None, TRACEBACK)).run
-    looping = go(check_runs(sandbox, LOOP, None, healthy))
-    assert not looping.ok and "CPU time" in looping.message
+    healthy = original(sandbox, LAST, pasted=TRACEBACK)
+    looping, feedback = runs(sandbox, LOOP, healthy)
+    assert not looping.ok and not looping.skipped and feedback
 
 
 DOCTESTED = '''def mid(values):
@@ -177,21 +140,9 @@ DOCTESTED = '''def mid(values):
 
 
 def test_doctests_pass_fail_or_are_absent(sandbox):
-    passing = go(check_doctests(sandbox, DOCTESTED.format(off="")))
-    assert (passing.name, passing.ok, passing.message) == (
-        "doctests",
-        True,
-        "The docstring example passes.",
-    )
-    failing = go(check_doctests(sandbox, DOCTESTED.format(off=" - 1")))
+    passing = asyncio.run(check_doctests(sandbox, fixed=DOCTESTED.format(off="")))
+    assert (passing.name, passing.ok) == ("doctests", True)
+    failing = asyncio.run(check_doctests(sandbox, fixed=DOCTESTED.format(off=" - 1")))
     assert not failing.ok and "expected 2, got 1" in failing.message
-    assert go(check_doctests(sandbox, MID_FIXED)) is None
-    assert go(check_doctests(sandbox, "console.log(1)", language="javascript")) is None
-
-
-def test_doctests_are_skipped_when_the_module_itself_cannot_run(sandbox):
-    crashing = DOCTESTED.format(off="") + "\nraise SystemError('boom')\n"
-    check = go(check_doctests(sandbox, crashing))
-    assert check.skipped and "SystemError" in check.message
-    off = go(check_doctests(Sandbox("off"), DOCTESTED.format(off="")))
-    assert off.skipped and "sandbox is off" in off.message
+    assert asyncio.run(check_doctests(sandbox, fixed=MID_FIXED)) is None
+    assert asyncio.run(check_doctests(Sandbox("off"), fixed=DOCTESTED.format(off=""))) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -15,13 +16,15 @@ if TYPE_CHECKING:
 class FixPrompt:
     """What a provider is asked to fix.
 
+    ``test`` is the user's own test, appended after the program, which must pass.
     ``feedback`` and ``previous_fix`` are set on the single repair retry, after the
-    verifier rejected ``previous_fix`` with the message in ``feedback``.
+    checks rejected ``previous_fix`` with the message in ``feedback``.
     """
 
     code: str
     error: str
     language: str
+    test: str = ""
     feedback: str | None = None
     previous_fix: str | None = None
 
@@ -53,6 +56,11 @@ class Provider(ABC):
 
     @abstractmethod
     async def complete(self, prompt: FixPrompt) -> ProviderReply: ...
+
+    async def complete_many(self, prompt: FixPrompt, n: int) -> list[ProviderReply]:
+        """``n`` independent answers. Providers that can ask for several in one request
+        (``n`` in Chat Completions) override this; others ask ``n`` times at once."""
+        return list(await asyncio.gather(*(self.complete(prompt) for _ in range(n))))
 
     async def stream(self, prompt: FixPrompt) -> AsyncIterator[str | ProviderReply]:
         """Yield text as it is produced, then the final ProviderReply last.
