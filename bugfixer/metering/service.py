@@ -107,11 +107,14 @@ _EXPIRED_OF_TRIAL = (
     .where(_pending.c.trial_id == bindparam("trial_id"), _pending.c.expires_at < bindparam("now"))
     .returning(_pending.c.id)
 )
-_NETWORK_USED = select(func.count()).where(
-    _usage.c.network == bindparam("network"),
-    _usage.c.created_at > bindparam("since"),
+# One statement, so one snapshot: a fix settling between two separate counts (its hold
+# deleted, its usage row added) would be in neither, and the cap would let one more in.
+_NETWORK_COUNTED = select(
+    select(func.count())
+    .where(_usage.c.network == bindparam("network"), _usage.c.created_at > bindparam("since"))
+    .scalar_subquery()
+    + select(func.count()).where(_pending.c.network == bindparam("network")).scalar_subquery()
 )
-_NETWORK_HELD = select(func.count()).where(_pending.c.network == bindparam("network"))
 
 
 def usage_for(*, session: Session, trial_id: int | None, limit: int) -> Usage:
@@ -211,9 +214,8 @@ def _check_network_cap(session: Session, network: str, allowance: Allowance, tri
         key = int.from_bytes(hashlib.sha256(network.encode()).digest()[:8], "big", signed=True)
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
     since = utcnow() - NETWORK_WINDOW
-    used = session.execute(_NETWORK_USED, {"network": network, "since": since}).scalar() or 0
-    held = session.execute(_NETWORK_HELD, {"network": network}).scalar() or 0
-    if used + held >= allowance.per_network_per_day:
+    counted = session.execute(_NETWORK_COUNTED, {"network": network, "since": since}).scalar()
+    if (counted or 0) >= allowance.per_network_per_day:
         usage = usage_for(session=session, trial_id=trial_id, limit=allowance.free_fixes)
         raise QuotaExhausted(usage, network=True)
 
