@@ -119,10 +119,11 @@ def _fix_locally(*, code: str, error: str | None, language: str | None) -> dict:
     settings = _settings()
 
     async def run() -> Attempt:
-        provider = build_provider(settings)
+        sandbox = Sandbox.from_settings(settings)
+        provider = build_provider(settings, sandbox=sandbox)
         pipeline = Pipeline(
             provider=provider,
-            sandbox=Sandbox.from_settings(settings),
+            sandbox=sandbox,
             candidates=settings.fix_candidates,
         )
         try:

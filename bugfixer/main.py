@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     # interval would add up to that much to every hand-off while the loop is busy.
     sys.setswitchinterval(0.0005)
     sandbox = Sandbox.from_settings(settings)
-    provider = provider or build_provider(settings)
+    provider = provider or build_provider(settings, sandbox=sandbox)
     templates = Jinja2Templates(directory=WEB_DIR / "templates")
     templates.env.filters.update(
         highlight=highlight, highlight_diff=highlight_diff, explanation=explanation_html

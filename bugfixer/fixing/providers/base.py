@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from bugfixer.config import Settings
+    from bugfixer.sandbox import Sandbox
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ class Provider(ABC):
 
     @classmethod
     @abstractmethod
-    def from_settings(cls, settings: Settings) -> Provider: ...
+    def from_settings(cls, settings: Settings, *, sandbox: Sandbox | None = None) -> Provider:
+        """Build from settings; ``sandbox`` runs code for providers that use one."""
 
     @abstractmethod
     async def complete(self, prompt: FixPrompt) -> ProviderReply: ...
@@ -94,7 +96,8 @@ def provider_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def build_provider(settings: Settings) -> Provider:
+def build_provider(settings: Settings, *, sandbox: Sandbox | None = None) -> Provider:
+    """The configured provider; ``sandbox`` overrides the one built from the settings."""
     _load_builtin_providers()
     try:
         cls = _REGISTRY[settings.llm_provider]
@@ -102,7 +105,7 @@ def build_provider(settings: Settings) -> Provider:
         raise ValueError(
             f"BUGFIXER_LLM_PROVIDER={settings.llm_provider!r} is not one of {sorted(_REGISTRY)}"
         ) from None
-    return cls.from_settings(settings)
+    return cls.from_settings(settings, sandbox=sandbox)
 
 
 def _load_builtin_providers() -> None:

@@ -28,6 +28,7 @@ from bugfixer.fixing.providers.base import (
 
 if TYPE_CHECKING:
     from bugfixer.config import Settings
+    from bugfixer.sandbox import Sandbox
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,9 @@ class OpenAICompatibleProvider(Provider):
         self._unsupported: set[str] = set()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> OpenAICompatibleProvider:
+    def from_settings(
+        cls, settings: Settings, *, sandbox: Sandbox | None = None
+    ) -> OpenAICompatibleProvider:
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
         return cls(
             base_url=settings.llm_base_url or None,
