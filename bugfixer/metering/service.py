@@ -107,9 +107,9 @@ _EXPIRED_OF_TRIAL = (
     .where(_pending.c.trial_id == bindparam("trial_id"), _pending.c.expires_at < bindparam("now"))
     .returning(_pending.c.id)
 )
-# One statement, so one snapshot: a fix settling between two separate counts (its hold
-# deleted, its usage row added) would be in neither, and the cap would let one more in.
-_NETWORK_COUNTED = select(
+# One statement, so one snapshot: a fix settling meanwhile (its hold deleted, its usage
+# record added) is counted exactly once, never zero times.
+_NETWORK_COUNT = select(
     select(func.count())
     .where(_usage.c.network == bindparam("network"), _usage.c.created_at > bindparam("since"))
     .scalar_subquery()
@@ -214,8 +214,8 @@ def _check_network_cap(session: Session, network: str, allowance: Allowance, tri
         key = int.from_bytes(hashlib.sha256(network.encode()).digest()[:8], "big", signed=True)
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
     since = utcnow() - NETWORK_WINDOW
-    counted = session.execute(_NETWORK_COUNTED, {"network": network, "since": since}).scalar()
-    if (counted or 0) >= allowance.per_network_per_day:
+    taken = session.execute(_NETWORK_COUNT, {"network": network, "since": since}).scalar() or 0
+    if taken >= allowance.per_network_per_day:
         usage = usage_for(session=session, trial_id=trial_id, limit=allowance.free_fixes)
         raise QuotaExhausted(usage, network=True)
 
