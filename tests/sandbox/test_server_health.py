@@ -175,6 +175,7 @@ def test_production_refuses_to_run_without_a_sandbox_unless_off_is_explicit(tmp_
         "public_url": "https://bugfixer.example",
         "stripe_secret_key": "sk_test_x",
         "stripe_webhook_secret": "whsec_x",
+        "contact_email": "help@bugfixer.example",
     }
     monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)
     with pytest.raises(ValueError, match="BUGFIXER_SANDBOX=off"):
