@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -79,7 +80,10 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
 
         warn_unshared_limits(f"{workers} worker processes serve this app")
     for line in where_to_look(settings, host=host, port=port):
-        click.echo(line)
+        if settings.log_format == "json":  # log shippers get one JSON object per line
+            logging.getLogger("bugfixer.serve").info(line)
+        else:
+            click.echo(line)
     with _metrics_dir(workers):
         uvicorn.run(
             "bugfixer.main:create_app",
@@ -282,3 +286,47 @@ def replay(event_id: str) -> None:
         raise click.ClickException(f"{event_id} failed again: {exc}") from None
     finally:
         db.close()
+
+
+@main.group("sandbox")
+def sandbox_group() -> None:
+    """The sandbox that runs user programs to verify fixes."""
+
+
+@sandbox_group.command("check")
+def sandbox_check() -> None:
+    """Run a few programs in the sandbox and say whether it works here (exit 1 if not)."""
+    import asyncio
+
+    from bugfixer.sandbox import RunResult, Sandbox, SandboxUnavailable
+
+    settings = _settings()
+    try:
+        sandbox = Sandbox.from_settings(settings)
+    except SandboxUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    if not sandbox.enabled:
+        raise click.ClickException("BUGFIXER_SANDBOX=off: user programs are never run")
+    probes = {  # label: (program, acceptable outcomes)
+        "a program runs": ("print('ok')", {"ok"}),
+        "the network is unreachable": (
+            "import socket\nsocket.create_connection(('1.1.1.1', 53), timeout=1)",
+            {"exception"},
+        ),
+        "an endless loop is stopped": ("while True:\n    pass", {"cpu_limit", "timeout"}),
+    }
+
+    async def run_all() -> list[RunResult]:
+        return await asyncio.gather(*(sandbox.run_python(src) for src, _ in probes.values()))
+
+    click.echo(f"interpreter: {sandbox.python}")
+    click.echo(f"limits: {sandbox.limits}")
+    failed = False
+    for (label, (_src, expected)), result in zip(
+        probes.items(), asyncio.run(run_all()), strict=True
+    ):
+        good = result.outcome in expected
+        failed |= not good
+        click.echo(f"{'ok  ' if good else 'FAIL'} {label}: {result.summary()}")
+    if failed:
+        raise click.ClickException("the sandbox does not work here (see above)")

@@ -27,7 +27,8 @@ ENTRYPOINT = ROOT / "docker/entrypoint.sh"
 PRODUCTION = {
     "BUGFIXER_SECRET_KEY": "a-production-secret-key-of-enough-length-0123456789",
     "BUGFIXER_PUBLIC_URL": "https://fixer.example.com",
-    "STRIPE_SECRET_KEY": "sk_test_not_called_in_this_test",
+    "STRIPE_SECRET_KEY": "sk_test_4eC39HqLyjWDarjtT1zdp7dc",  # Stripe's documented example
+    "BUGFIXER_CONTACT_EMAIL": "help@fixer.example.com",
     "STRIPE_WEBHOOK_SECRET": "whsec_not_called_in_this_test",
     "BUGFIXER_LLM_PROVIDER": "builtin",
 }

@@ -7,11 +7,13 @@ import io
 import json
 import tokenize
 from collections.abc import Callable
+from functools import partial
 
 from pyflakes import checker as pyflakes_checker
 from pyflakes import messages as pyflakes_messages
 
 from bugfixer.fixing.schemas import Check, Verification
+from bugfixer.fixing.syntax_trees import TREE_SITTER_LANGUAGES, parses
 
 # What the parser, compiler and pyflakes raise on code nested thousands of levels deep
 # (CPython's parser reports a stack overflow as MemoryError). Such code is not a fix.
@@ -126,4 +128,8 @@ def _json(original: str, fixed: str) -> list[Check]:
     return [Check(name="parses", ok=True, message="The fixed JSON parses.")]
 
 
-_CHECKERS: dict[str, Callable[[str, str], list[Check]]] = {"python": _python, "json": _json}
+_CHECKERS: dict[str, Callable[[str, str], list[Check]]] = {
+    "python": _python,
+    "json": _json,
+    **{language: partial(parses, language) for language in sorted(TREE_SITTER_LANGUAGES)},
+}
