@@ -149,13 +149,15 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         log.info("serving with provider=%s model=%s", provider.name, provider.model)
         sweeper = asyncio.create_task(_give_back_expired_reservations(db))
         yield
+        # Fixes stopped by the shutdown give their free fix back before the database goes.
+        await ctx.fixer.drain(timeout_s=10)
         await ctx.postman.drain()
         sweeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sweeper
         await provider.aclose()
         await ctx.limiter.aclose()
-        db.close()
+        await asyncio.to_thread(db.close)
 
     app = FastAPI(
         title="Code Bug Fixer",
