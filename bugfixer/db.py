@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
+import queue
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -30,6 +32,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_POOL_SIZE = 20
 PG_MAX_OVERFLOW = 10
 SQLITE_READ_THREADS = 4
+# deadlock_detected and serialization_failure: the loser may simply try again.
+RETRYABLE = frozenset({"40P01", "40001"})
+RETRIES = 3
 T = TypeVar("T")
 
 
@@ -121,12 +126,11 @@ class Database:
             engine.execution_options(read_only=True), expire_on_commit=False
         )
         if self.dialect == "sqlite":
-            self._readers = ThreadPoolExecutor(SQLITE_READ_THREADS, thread_name_prefix="db-read")
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix="db-write")
+            self._readers = Workers(SQLITE_READ_THREADS, name="db-read")
+            self._writer = Workers(1, name="db-write")
         else:
-            self._readers = ThreadPoolExecutor(PG_POOL_SIZE, thread_name_prefix="db")
+            self._readers = Workers(PG_POOL_SIZE, name="db")
             self._writer = self._readers
-        self._writer_thread = threading.local()
 
     @classmethod
     def from_url(cls, url: str) -> Database:
@@ -134,8 +138,9 @@ class Database:
 
     async def read(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
         """Run ``fn(session=..., **kwargs)`` on a read-only session in a worker thread."""
-        job = functools.partial(self._run, self._read_sessions, fn, kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self._readers, job)
+        return await self._readers.run(
+            functools.partial(self._run, self._read_sessions, fn, kwargs)
+        )
 
     async def write(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
         """Run ``fn(session=..., **kwargs)`` in one write transaction in a worker thread.
@@ -143,8 +148,9 @@ class Database:
         Once started, the unit of work finishes even if the caller is cancelled; a caller
         that must know the outcome shields the await.
         """
-        job = functools.partial(self._run_write, fn, kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self._writer, job)
+        return await self._writer.run(
+            functools.partial(self._run, self._write_sessions, fn, kwargs)
+        )
 
     def read_now(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
         """The same as ``read`` for code that may block: the CLI and worker threads."""
@@ -152,9 +158,11 @@ class Database:
 
     def write_now(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
         """The same as ``write`` for code that may block: the CLI and worker threads."""
-        if self._writer is self._readers or getattr(self._writer_thread, "active", False):
+        if self._writer is self._readers or self._writer.owns_this_thread():
             return self._run(self._write_sessions, fn, kwargs)
-        return self._writer.submit(self._run_write, fn, kwargs).result()
+        return self._writer.run_blocking(
+            functools.partial(self._run, self._write_sessions, fn, kwargs)
+        )
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -172,19 +180,95 @@ class Database:
         with self._write_sessions.begin() as session:
             yield session
 
-    def _run_write(self, fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
-        self._writer_thread.active = True
-        try:
-            return self._run(self._write_sessions, fn, kwargs)
-        finally:
-            self._writer_thread.active = False
-
     @staticmethod
     def _run(factory: sessionmaker[Session], fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
-        with factory.begin() as session:
-            return fn(session=session, **kwargs)
+        for attempt in range(RETRIES + 1):
+            try:
+                with factory.begin() as session:
+                    return fn(session=session, **kwargs)
+            except OperationalError as exc:
+                # PostgreSQL picks a deadlock's or a serialisation conflict's loser; its
+                # transaction was rolled back whole, so the unit of work runs again.
+                code = getattr(exc.orig, "sqlstate", None)
+                if code not in RETRYABLE or attempt == RETRIES:
+                    raise
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
-        self._readers.shutdown(wait=True)
-        self._writer.shutdown(wait=True)
+        self._readers.close()
+        if self._writer is not self._readers:
+            self._writer.close()
         self.engine.dispose()
+
+
+class Workers:
+    """Threads running blocking jobs for the event loop.
+
+    Lighter than an executor: a job is a queue entry, and its answer is one
+    ``call_soon_threadsafe`` setting an asyncio future (no concurrent future, condition
+    or future chaining in between, which cost more than a short query).
+    """
+
+    def __init__(self, count: int, *, name: str) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Callable[..., None]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}-{n}", daemon=True)
+            for n in range(count)
+        ]
+        for thread in self._threads:
+            thread.start()
+        self._idents = {thread.ident for thread in self._threads}
+
+    def owns_this_thread(self) -> bool:
+        return threading.get_ident() in self._idents
+
+    async def run(self, job: Callable[[], T]) -> T:
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[T] = loop.create_future()
+
+        def deliver(result: object, error: BaseException | None) -> None:
+            # The loop may have closed meanwhile: then nobody is waiting.
+            with suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, answer, result, error)
+
+        self._jobs.put((job, deliver))
+        return await answer
+
+    def run_blocking(self, job: Callable[[], T]) -> T:
+        done: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def deliver(result: Any, error: BaseException | None) -> None:
+            if error is not None:
+                done.set_exception(error)
+            else:
+                done.set_result(result)
+
+        self._jobs.put((job, deliver))
+        return done.result()
+
+    def _work(self) -> None:
+        while (item := self._jobs.get()) is not None:
+            job, deliver = item
+            try:
+                result = job()
+            except BaseException as error:  # handed to whoever waits for the job
+                deliver(None, error)
+            else:
+                deliver(result, None)
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            thread.join()
+
+
+def _settle(answer: asyncio.Future[Any], result: object, error: BaseException | None) -> None:
+    if answer.cancelled():
+        return
+    if error is not None:
+        answer.set_exception(error)
+    else:
+        answer.set_result(result)

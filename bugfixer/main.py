@@ -103,6 +103,8 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     sandbox = Sandbox.from_settings(settings)
     provider = provider or build_provider(settings, sandbox=sandbox)
     templates = Jinja2Templates(directory=WEB_DIR / "templates")
+    # Templates change only with the code, except while developing.
+    templates.env.auto_reload = settings.env == "development"
     templates.env.filters.update(FILTERS, highlight=highlight, prose=explanation_html)
     plans = plan_catalog(settings)
     assets = Assets(
@@ -166,6 +168,9 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # Metrics are Prometheus' (observability/); FastAPI's own OpenTelemetry hooks
+        # would look for providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.ctx = ctx
     app.state.assets = assets

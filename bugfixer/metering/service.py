@@ -104,7 +104,17 @@ _COUNT_ONE = (
 )
 _EXPIRED_OF_TRIAL = (
     delete(_pending)
-    .where(_pending.c.trial_id == bindparam("trial_id"), _pending.c.expires_at < bindparam("now"))
+    .where(
+        _pending.c.id.in_(
+            select(_pending.c.id)
+            .where(
+                _pending.c.trial_id == bindparam("trial_id"),
+                _pending.c.expires_at < bindparam("now"),
+            )
+            .order_by(_pending.c.id)
+            .with_for_update(skip_locked=True)
+        )
+    )
     .returning(_pending.c.id)
 )
 # One statement, so one snapshot: a fix settling meanwhile (its hold deleted, its usage
@@ -240,8 +250,16 @@ def _give_back(session: Session, trial_id: int, n: int) -> None:
 def expire_pending(*, session: Session, now: datetime | None = None) -> int:
     """Give back every free fix held by a request that never finished (a killed process)."""
     now = now or utcnow()
+    # Holds another transaction is giving back (a reservation expiring its own) are left
+    # to it: SKIP LOCKED on PostgreSQL, and in id order, so two sweeps never deadlock.
+    expired = (
+        select(_pending.c.id)
+        .where(_pending.c.expires_at < now)
+        .order_by(_pending.c.id)
+        .with_for_update(skip_locked=True)
+    )
     trials = session.execute(
-        delete(_pending).where(_pending.c.expires_at < now).returning(_pending.c.trial_id)
+        delete(_pending).where(_pending.c.id.in_(expired)).returning(_pending.c.trial_id)
     ).scalars()
     counts: dict[int, int] = {}
     for trial_id in trials:

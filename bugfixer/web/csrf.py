@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from http.cookies import SimpleCookie
 
 from fastapi import Request
 from itsdangerous import BadSignature, Signer
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bugfixer.errors import AppError
 from bugfixer.web.errors import error_response
 
 CSRF_COOKIE = "bf_csrf"
+_COOKIE_KEY = CSRF_COOKIE.encode()
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -64,15 +64,12 @@ class CsrfCookie:
 
         async def send_with_cookie(message: Message) -> None:
             if fresh and message["type"] == "http.response.start":
-                cookie = SimpleCookie()
-                cookie[CSRF_COOKIE] = self.signer.sign(token).decode()
-                morsel = cookie[CSRF_COOKIE]
-                morsel["path"] = "/"
-                morsel["httponly"] = True
-                morsel["samesite"] = "Lax"
-                if scope.get("scheme") == "https":
-                    morsel["secure"] = True
-                MutableHeaders(scope=message).append("set-cookie", morsel.OutputString())
+                # The signed value is URL-safe base64 and dots: nothing to quote.
+                cookie = f"{CSRF_COOKIE}={self.signer.sign(token).decode()}; HttpOnly; Path=/"
+                cookie += (
+                    "; SameSite=Lax; Secure" if scope.get("scheme") == "https" else "; SameSite=Lax"
+                )
+                message["headers"] = [*message.get("headers", ()), (b"set-cookie", cookie.encode())]
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
@@ -80,16 +77,13 @@ class CsrfCookie:
     def _from_cookie(self, scope: Scope) -> str | None:
         for name, value in scope["headers"]:
             if name == b"cookie":
-                jar = SimpleCookie()
-                try:
-                    jar.load(value.decode("latin-1"))
-                except Exception:
-                    return None
-                if CSRF_COOKIE in jar:
-                    try:
-                        return self.signer.unsign(jar[CSRF_COOKIE].value).decode()
-                    except BadSignature:
-                        return None
+                for pair in value.split(b";"):
+                    key, _, raw = pair.strip().partition(b"=")
+                    if key == _COOKIE_KEY:
+                        try:
+                            return self.signer.unsign(raw.strip(b'"')).decode()
+                        except BadSignature:
+                            return None
         return None
 
 

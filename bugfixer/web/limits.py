@@ -74,9 +74,14 @@ class LimitBody:
             return
         limit = self.limits.for_path(scope["path"])
         note = self.limits.notes.get(scope["path"], "")
-        length = _content_length(scope)
+        length, chunked = _framing(scope)
         if length is not None and (not length.isdigit() or int(length) > limit):
             await _refuse(scope, receive, send, limit, note)
+            return
+        if not chunked:
+            # A declared length the server holds the body to, or no body at all: nothing
+            # to count (most requests, GET / among them, take this path).
+            await self.app(scope, receive, send)
             return
         received = 0
         over = False
@@ -108,11 +113,15 @@ class LimitBody:
             await _refuse(scope, receive, send, limit, note)
 
 
-def _content_length(scope: Scope) -> str | None:
+def _framing(scope: Scope) -> tuple[str | None, bool]:
+    """The declared Content-Length, and whether the body comes chunked (length unknown)."""
+    length, chunked = None, False
     for name, value in scope["headers"]:
         if name == b"content-length":
-            return value.decode("latin-1")
-    return None
+            length = value.decode("latin-1")
+        elif name == b"transfer-encoding":
+            chunked = True
+    return length, chunked and length is None
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int, note: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Where the checkout and billing-portal forms' 303 redirects go with real Stripe keys:
@@ -28,26 +27,33 @@ class SecurityHeaders:
 
     def __init__(self, app: ASGIApp, *, form_targets: tuple[str, ...] = ()) -> None:
         self.app = app
-        self.csp = content_security_policy(form_targets=form_targets)
+        # Built once as raw header pairs: this runs on every response.
+        self.headers = _raw(content_security_policy(form_targets=form_targets))
         # Swagger UI sets inline styles; scripts stay same-origin everywhere.
-        self.relaxed_csp = content_security_policy(form_targets=form_targets, inline_styles=True)
+        self.relaxed_headers = _raw(
+            content_security_policy(form_targets=form_targets, inline_styles=True)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = self.relaxed_csp if scope["path"] == "/docs" else self.csp
-        https = scope.get("scheme") == "https"
+        extra = self.relaxed_headers if scope["path"] == "/docs" else self.headers
+        if scope.get("scheme") == "https":
+            extra = [*extra, (b"strict-transport-security", b"max-age=31536000")]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("Content-Security-Policy", csp)
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-                headers["X-Frame-Options"] = "DENY"
-                if https:
-                    headers["Strict-Transport-Security"] = "max-age=31536000"
+                message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _raw(csp: str) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"content-security-policy", csp.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"strict-origin-when-cross-origin"),
+        (b"x-frame-options", b"DENY"),
+    ]

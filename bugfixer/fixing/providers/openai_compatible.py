@@ -7,6 +7,7 @@ failure that remains becomes a ProviderError whose message never contains the AP
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -100,16 +101,15 @@ class OpenAICompatibleProvider(Provider):
                 yield item
 
     async def _complete(self, prompt: FixPrompt) -> ProviderReply:
-        response = await self._create(prompt, stream=False)
-        # The SDK does not validate what it was sent: every field may have any shape.
-        try:
-            choice = response.choices[0]
-            message = choice.message
-            content = message.content if message is not None else None
-            refusal = getattr(message, "refusal", None)
-            finish_reason = choice.finish_reason
-        except (AttributeError, IndexError, KeyError, TypeError):
-            raise self._error("the LLM endpoint answered without any choices") from None
+        data = await self._create(prompt, stream=False)
+        # Nothing checked what was sent: every field may have any shape.
+        choices = data.get("choices")
+        choice = choices[0] if isinstance(choices, list) and choices else None
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if not isinstance(message, dict):
+            raise self._error("the LLM endpoint answered without any choices")
+        content, refusal = message.get("content"), message.get("refusal")
+        finish_reason = choice.get("finish_reason")  # type: ignore[union-attr]
         for name, value in (("content", content), ("refusal", refusal)):
             if value is not None and not isinstance(value, str):
                 raise self._error(
@@ -119,29 +119,30 @@ class OpenAICompatibleProvider(Provider):
         text = content or ""
         if not text.strip():
             if refusal:
-                return ProviderReply(refusal, None, getattr(response, "model", None) or self.model)
+                return ProviderReply(refusal, None, _model_of(data) or self.model)
             raise self._error(f"the LLM endpoint returned an empty answer ({finish_reason})")
         if finish_reason == "length":
             logger.warning("LLM answer from %s was cut off at the token limit", self._endpoint)
-        usage = getattr(response, "usage", None)
-        return self._reply(text, prompt, getattr(response, "model", None), usage)
+        return self._reply(text, prompt, _model_of(data), _usage_of(data))
 
     async def complete_many(self, prompt: FixPrompt, n: int) -> list[ProviderReply]:
         """Several answers in one request (``n``); servers without ``n`` are asked n times."""
         if n <= 1 or "n" in self._unsupported:
             return await super().complete_many(prompt, n)
         with LlmCall(self.name, self.model) as call:
-            response = await self._create(prompt, stream=False, n=n)
+            data = await self._create(prompt, stream=False, n=n)
         replies: list[ProviderReply] = []
-        usage = getattr(response, "usage", None)
+        usage = _usage_of(data)
         if usage is not None:
             call.answered(usage)
-        for choice in getattr(response, "choices", None) or []:
-            text = (choice.message.content if choice.message else None) or ""
+        choices = data.get("choices")
+        for choice in choices if isinstance(choices, list) else []:
+            message = choice.get("message") if isinstance(choice, dict) else None
+            text = message.get("content") if isinstance(message, dict) else None
             if isinstance(text, str) and text.strip():
                 # The request's tokens are counted once, on its first answer.
                 replies.append(
-                    self._reply(text, prompt, response.model, None if replies else usage)
+                    self._reply(text, prompt, _model_of(data), None if replies else usage)
                 )
         if len(replies) < n:
             if not replies:
@@ -203,10 +204,12 @@ class OpenAICompatibleProvider(Provider):
                 # The SDK's documented low-level call: same retries, auth and errors as
                 # chat.completions.create, without re-validating a body we built ourselves
                 # (that step was a sixth of the server's CPU at 500 concurrent fixes).
+                # A whole answer comes back as bytes, parsed here: building the SDK's
+                # model of it cost more than the rest of reading it.
                 response = await self._client.post(
                     "/chat/completions",
                     body={"model": self.model, "messages": build_messages(prompt), **options},
-                    cast_to=ChatCompletion,
+                    cast_to=ChatCompletion if stream else bytes,
                     stream=stream,
                     stream_cls=openai.AsyncStream[ChatCompletionChunk],
                 )
@@ -235,10 +238,19 @@ class OpenAICompatibleProvider(Provider):
                 raise self._error(
                     f"the LLM endpoint sent a malformed answer ({type(exc).__name__})"
                 ) from None
-            if isinstance(response, str | bytes):
-                raise self._error("the LLM endpoint answered with something other than JSON")
+            if not stream:
+                response = self._json(response)
             self._unsupported |= dropped
             return response
+
+    def _json(self, body: object) -> dict[str, Any]:
+        try:
+            data = json.loads(body) if isinstance(body, bytes | str) else None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise self._error("the LLM endpoint answered with something other than JSON")
+        return data
 
     def _reply(self, text: str, prompt: FixPrompt, model: Any, usage: Any) -> ProviderReply:
         parsed = parse_reply(clean_text(text), prompt.language)
@@ -246,8 +258,8 @@ class OpenAICompatibleProvider(Provider):
             explanation=parsed.explanation,
             fixed_code=parsed.fixed_code,
             model=model if isinstance(model, str) and model.strip() else self.model,
-            prompt_tokens=getattr(usage, "prompt_tokens", None) or 0,
-            completion_tokens=getattr(usage, "completion_tokens", None) or 0,
+            prompt_tokens=_tokens(usage, "prompt_tokens"),
+            completion_tokens=_tokens(usage, "completion_tokens"),
         )
 
     def _status_error(self, exc: openai.APIStatusError) -> ProviderError:
@@ -282,3 +294,29 @@ def _rejected_option(exc: openai.BadRequestError, options: dict[str, Any]) -> st
     if "temperature" in options and "temperature" in str(exc.message).lower():
         return "temperature"
     return None
+
+
+class _Usage:
+    """The token counts of a JSON ``usage`` object, read like the SDK's."""
+
+    __slots__ = ("completion_tokens", "prompt_tokens")
+
+    def __init__(self, usage: dict[str, Any]) -> None:
+        self.prompt_tokens = usage.get("prompt_tokens")
+        self.completion_tokens = usage.get("completion_tokens")
+
+
+def _usage_of(data: dict[str, Any]) -> _Usage | None:
+    usage = data.get("usage")
+    return _Usage(usage) if isinstance(usage, dict) else None
+
+
+def _model_of(data: dict[str, Any]) -> str | None:
+    model = data.get("model")
+    return model if isinstance(model, str) else None
+
+
+def _tokens(usage: Any, name: str) -> int:
+    """A token count as a non-negative int, whatever the endpoint sent."""
+    value = getattr(usage, name, None)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
