@@ -11,6 +11,7 @@ are not run here: run ``bugfixer db upgrade`` first.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -26,7 +27,7 @@ worker_class = "uvicorn_worker.UvicornWorker"
 bind = f"{os.environ.get('BUGFIXER_HOST', '127.0.0.1')}:{os.environ.get('BUGFIXER_PORT', '8000')}"
 workers = int(os.environ.get("BUGFIXER_WORKERS", "2"))
 forwarded_allow_ips = _settings.trusted_proxies
-graceful_timeout = _settings.shutdown_timeout_s
+graceful_timeout = math.ceil(_settings.shutdown_timeout_s)
 accesslog = None  # the app writes its own access log
 
 _made_folder = None
