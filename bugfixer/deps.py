@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from bugfixer.accounts import service as accounts
 from bugfixer.accounts.mail import Mailer
 from bugfixer.accounts.models import User
+from bugfixer.analytics.views import ViewRecorder
 from bugfixer.billing.gateway import StripeGateway
 from bugfixer.billing.plans import Plan
 from bugfixer.config import Settings
@@ -37,6 +38,7 @@ class AppContext:
     limiter: RateLimiter
     mailer: Mailer
     plans: tuple[Plan, ...]
+    views: ViewRecorder = field(default_factory=ViewRecorder)
     gateways: dict[str, StripeGateway] = field(default_factory=dict)
 
 

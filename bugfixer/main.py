@@ -100,10 +100,12 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("serving with provider=%s model=%s", provider.name, provider.model)
         sweeper = asyncio.create_task(_give_back_expired_reservations(db))
+        view_writer = asyncio.create_task(ctx.views.run(db))
         yield
-        sweeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
+        for task in (sweeper, view_writer):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await provider.aclose()
         db.close()
 

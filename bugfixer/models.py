@@ -2,9 +2,12 @@
 
 from bugfixer.accounts.mail import OutboxMessage
 from bugfixer.accounts.models import ApiKey, LoginSession, User
+from bugfixer.admin.models import AdminAction
+from bugfixer.analytics.models import ProductEvent
 from bugfixer.billing.models import (
     BillingCustomer,
     CheckoutSession,
+    ComplimentaryGrant,
     StripeEvent,
     Subscription,
     Transaction,
@@ -14,13 +17,16 @@ from bugfixer.fixing.models import Fix
 from bugfixer.metering.models import Trial, UsageRecord, Visitor
 
 __all__ = [
+    "AdminAction",
     "ApiKey",
     "Base",
     "BillingCustomer",
     "CheckoutSession",
+    "ComplimentaryGrant",
     "Fix",
     "LoginSession",
     "OutboxMessage",
+    "ProductEvent",
     "StripeEvent",
     "Subscription",
     "Transaction",

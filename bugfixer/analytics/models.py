@@ -1,0 +1,38 @@
+"""The product events table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Index, Integer, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bugfixer.db import Base, UTCDateTime, utcnow
+
+# jsonb on PostgreSQL: properties are read back by key in aggregate queries.
+Properties = JSON().with_variant(JSONB(), "postgresql")
+
+
+class ProductEvent(Base):
+    """One thing a browser or account did. Never updated, never deleted by the app."""
+
+    __tablename__ = "product_events"
+    __table_args__ = (
+        Index("ix_product_events_kind_occurred_at", "kind", "occurred_at"),
+        Index("ix_product_events_user_id_occurred_at", "user_id", "occurred_at"),
+    )
+
+    # BigInteger on PostgreSQL (a busy site passes 2**31 events); SQLite needs INTEGER
+    # for its rowid alias.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    # The signed visitor cookie's id (a browser), and the account when one is known.
+    # No foreign keys: a browser is seen before its visitor row exists.
+    visitor_id: Mapped[str | None] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    properties: Mapped[dict[str, Any]] = mapped_column(Properties, default=dict)
