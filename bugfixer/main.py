@@ -26,7 +26,9 @@ from bugfixer.accounts.mail import (
     store_in_outbox,
 )
 from bugfixer.accounts.routes import router as accounts_router
+from bugfixer.admin.routes import api as admin_api
 from bugfixer.admin.routes import router as admin_router
+from bugfixer.admin.user_routes import router as admin_users_router
 from bugfixer.billing.plans import plan_catalog
 from bugfixer.billing.routes import router as billing_router
 from bugfixer.config import Settings, SettingsError, load_settings
@@ -146,7 +148,9 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
                 webhook_url=webhook_url,
             ),
         )
+    app.include_router(admin_api)
     app.include_router(admin_router)
+    app.include_router(admin_users_router)
     return app
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -13,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bugfixer import flows
 from bugfixer.accounts import service as accounts
-from bugfixer.accounts.mail import Email, MailError, recent_outbox
+from bugfixer.accounts.mail import MailError, recent_outbox
 from bugfixer.accounts.models import ApiKey, User
 from bugfixer.accounts.service import SignedIn
 from bugfixer.billing import service as billing
@@ -179,17 +178,10 @@ async def reset_request(
     ctx.limiter.hit("reset", f"email:{email.strip().lower()}")
     user = await ctx.db.read(accounts.find_user, email=email)
     if user is not None:
-        token = accounts.make_reset_token(user=user, secret=ctx.settings.signing_key)
-        base = (ctx.settings.public_url or str(request.base_url)).rstrip("/")
-        link = f"{base}/reset/{quote(token)}"
-        message = Email(
-            to=user.email,
-            subject="Reset your Code Bug Fixer password",
-            body=(
-                "Someone asked to reset the password of your Code Bug Fixer account.\n\n"
-                f"To choose a new password, open this link within an hour:\n{link}\n\n"
-                "The link works once. If this was not you, ignore this email."
-            ),
+        message = accounts.password_reset_email(
+            user=user,
+            secret=ctx.settings.signing_key,
+            base_url=ctx.settings.public_url or str(request.base_url),
         )
         try:
             await run_in_threadpool(ctx.mailer.send, message)

@@ -12,6 +12,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import quote
 
 from email_validator import EmailNotValidError, validate_email
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -19,6 +20,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bugfixer.accounts.mail import Email
 from bugfixer.accounts.models import ApiKey, LoginSession, User
 from bugfixer.accounts.passwords import hash_password, needs_rehash, verify_password
 from bugfixer.db import utcnow
@@ -177,6 +179,20 @@ def _password_stamp(user: User) -> str:
 
 def make_reset_token(*, user: User, secret: str) -> str:
     return _reset_serializer(secret).dumps({"u": user.id, "p": _password_stamp(user)})
+
+
+def password_reset_email(*, user: User, secret: str, base_url: str) -> Email:
+    """The mail with a single-use link to choose a new password (valid for an hour)."""
+    link = f"{base_url.rstrip('/')}/reset/{quote(make_reset_token(user=user, secret=secret))}"
+    return Email(
+        to=user.email,
+        subject="Reset your Code Bug Fixer password",
+        body=(
+            "Someone asked to reset the password of your Code Bug Fixer account.\n\n"
+            f"To choose a new password, open this link within an hour:\n{link}\n\n"
+            "The link works once. If this was not you, ignore this email."
+        ),
+    )
 
 
 def user_for_reset_token(

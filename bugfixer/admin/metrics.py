@@ -1,0 +1,350 @@
+"""The operator's numbers: aggregate SQL over product events, subscriptions and the ledger.
+
+Read-only. Every query filters on an indexed time column and returns a handful of rows
+per day, so the cost grows with the events of the period, not with the database. One
+function (``report``) serves the JSON API, the page and the CSV exports alike.
+
+Who is a "browser/account": an event's account if it has one, else the account its
+browser signed up or in with (a ``signed_up``/``signed_in`` event links them), else the
+browser. So a visitor who tried free fixes anonymously and then paid is one person.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import Date, String, and_, case, cast, distinct, func, literal, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
+
+from bugfixer.admin.period import Period
+from bugfixer.admin.schemas import AdminMetrics, Day, Fixes, Funnel, Latency, Llm, PeriodOut
+from bugfixer.analytics import events as kinds
+from bugfixer.analytics.models import ProductEvent
+from bugfixer.billing.models import Subscription, Transaction
+from bugfixer.billing.plans import Plan
+
+# Statuses of a subscription that still counts as a customer (past_due until it ends).
+LIVE_STATUSES = ("active", "trialing", "past_due")
+# How many months one interval is, to normalise a price to a month.
+MONTHS_PER = {"day": Fraction(12, 365), "week": Fraction(12, 52), "month": 1, "year": 12}
+
+Prices = Callable[[str], tuple[float, float]]
+pe = ProductEvent.__table__
+subs = Subscription.__table__
+ledger = Transaction.__table__
+
+
+@dataclass(frozen=True)
+class ModelUsage:
+    """One provider and model in the period, for the page's LLM table."""
+
+    provider: str
+    model: str
+    fixes: int
+    fixed: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    avg_latency_ms: int
+
+
+@dataclass(frozen=True)
+class Report:
+    metrics: AdminMetrics
+    by_model: list[ModelUsage]
+
+
+def day_of(session: Session, column: Any) -> ColumnElement[Any]:
+    """The UTC calendar day of a timestamp column."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.timezone("UTC", column), Date)
+    return func.substr(column, 1, 10)  # SQLite stores UTC as 'YYYY-MM-DD HH:MM:SS'
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def report(*, session: Session, period: Period, plans: tuple[Plan, ...], prices: Prices) -> Report:
+    """Everything the dashboard shows for ``period``, in one read transaction."""
+    in_period = and_(pe.c.occurred_at >= period.since, pe.c.occurred_at < period.before)
+    fixes_by_day, by_model, fixes, llm = _fix_usage(session, in_period, prices)
+    counts = _counts_by_day(session, in_period)
+    visitors_by_day = _visitors_by_day(session, in_period)
+    money = _ledger_by_day(session, period)
+    new_by_day, churned = _subscription_changes(session, period)
+    mrr, active, subscribers = _recurring_revenue(session, plans)
+
+    daily = [
+        Day(
+            date=day,
+            visitors=visitors_by_day.get(day, 0),
+            fixes=fixes_by_day[day]["fixes"],
+            paywalls=counts.get((day, kinds.PAYWALL_SHOWN), 0),
+            checkouts=counts.get((day, kinds.CHECKOUT_STARTED), 0),
+            new_subscriptions=new_by_day.get(day, 0),
+            revenue_cents=money.get((day, "payment"), (0, 0))[0],
+            llm_cost_usd=round(fixes_by_day[day]["cost"], 6),
+        )
+        for day in period.dates
+    ]
+    revenue = sum(d.revenue_cents for d in daily)
+    refunds = -sum(v[0] for (_, kind), v in money.items() if kind == "refund")
+    metrics = AdminMetrics(
+        period=PeriodOut(start=period.start, end=period.end),
+        mrr_cents=round(float(mrr), 2),
+        arr_cents=round(float(mrr * 12), 2),
+        active_subscriptions=active,
+        new_subscriptions=sum(new_by_day.values()),
+        churned_subscriptions=churned,
+        revenue_cents=revenue,
+        refunds_cents=refunds,
+        failed_payments=sum(v[1] for (_, kind), v in money.items() if kind == "payment_failed"),
+        arpu_cents=round(float(mrr / subscribers), 2) if subscribers else 0.0,
+        funnel=_funnel(session, in_period),
+        fixes=fixes,
+        latency_ms=_latency(session, in_period, fixes.total),
+        llm=llm,
+        gross_margin_cents=round(revenue - refunds - llm.cost_usd * 100, 2) + 0.0,  # never -0.0
+        daily=daily,
+    )
+    return Report(metrics=metrics, by_model=by_model)
+
+
+# -- who did what --------------------------------------------------------------------------
+
+
+def _actor(session: Session) -> tuple[ColumnElement[Any], Any]:
+    """The person behind an event, and the join that links browsers to accounts."""
+    links = (
+        select(pe.c.visitor_id, func.min(pe.c.user_id).label("user_id"))
+        .where(
+            pe.c.kind.in_(kinds.LINK_KINDS),
+            pe.c.visitor_id.is_not(None),
+            pe.c.user_id.is_not(None),
+        )
+        .group_by(pe.c.visitor_id)
+        .subquery("links")
+    )
+    actor = case(
+        (pe.c.user_id.is_not(None), literal("u") + cast(pe.c.user_id, String)),
+        (links.c.user_id.is_not(None), literal("u") + cast(links.c.user_id, String)),
+        else_=literal("v") + pe.c.visitor_id,
+    )
+    return actor, pe.outerjoin(links, links.c.visitor_id == pe.c.visitor_id)
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.max(case((condition, 1), else_=0))
+
+
+def _funnel(session: Session, in_period: ColumnElement[bool]) -> Funnel:
+    """Each step counts those who also reached every earlier step, so it never grows."""
+    actor, joined = _actor(session)
+    free = pe.c.properties["plan"].as_string() == "free"
+    flags = (
+        select(
+            actor.label("actor"),
+            _flag(pe.c.kind.in_(kinds.VISIT_KINDS)).label("visit"),
+            _flag(and_(pe.c.kind.in_(kinds.FIX_KINDS), free)).label("free_fix"),
+            _flag(pe.c.kind == kinds.PAYWALL_SHOWN).label("paywall"),
+            _flag(pe.c.kind == kinds.CHECKOUT_STARTED).label("checkout"),
+            _flag(pe.c.kind == kinds.CHECKOUT_COMPLETED).label("paid"),
+        )
+        .select_from(joined)
+        .where(in_period)
+        .group_by(actor)
+        .subquery()
+    )
+    steps = [flags.c.visit, flags.c.free_fix, flags.c.paywall, flags.c.checkout, flags.c.paid]
+    reached = []
+    running: ColumnElement[int] | None = None
+    for step in steps:
+        running = step if running is None else running * step
+        reached.append(func.coalesce(func.sum(running), 0))
+    row = session.execute(select(*reached).where(flags.c.actor.is_not(None))).one()
+    return Funnel(
+        visitors=row[0],
+        tried_free_fix=row[1],
+        hit_paywall=row[2],
+        started_checkout=row[3],
+        paid=row[4],
+    )
+
+
+def _visitors_by_day(session: Session, in_period: ColumnElement[bool]) -> dict[date, int]:
+    actor, joined = _actor(session)
+    day = day_of(session, pe.c.occurred_at)
+    rows = session.execute(
+        select(day, func.count(distinct(actor)))
+        .select_from(joined)
+        .where(in_period, pe.c.kind.in_(kinds.VISIT_KINDS))
+        .group_by(day)
+    )
+    return {_as_date(d): n for d, n in rows}
+
+
+def _counts_by_day(session: Session, in_period: ColumnElement[bool]) -> dict[tuple[date, str], int]:
+    day = day_of(session, pe.c.occurred_at)
+    rows = session.execute(
+        select(day, pe.c.kind, func.count())
+        .where(in_period, pe.c.kind.in_((kinds.PAYWALL_SHOWN, kinds.CHECKOUT_STARTED)))
+        .group_by(day, pe.c.kind)
+    )
+    return {(_as_date(d), kind): n for d, kind, n in rows}
+
+
+# -- fixes and the LLM ----------------------------------------------------------------------
+
+
+def _fix_usage(
+    session: Session, in_period: ColumnElement[bool], prices: Prices
+) -> tuple[dict[date, dict[str, float]], list[ModelUsage], Fixes, Llm]:
+    props = pe.c.properties
+    day = day_of(session, pe.c.occurred_at)
+    is_free = case((props["plan"].as_string() == "free", 1), else_=0)
+    provider, model = props["provider"].as_string(), props["model"].as_string()
+    rows = session.execute(
+        select(
+            day,
+            pe.c.kind,
+            is_free,
+            provider,
+            model,
+            func.count(),
+            func.coalesce(func.sum(props["prompt_tokens"].as_integer()), 0),
+            func.coalesce(func.sum(props["completion_tokens"].as_integer()), 0),
+            func.coalesce(func.sum(props["latency_ms"].as_integer()), 0),
+        )
+        .where(in_period, pe.c.kind.in_(kinds.FIX_KINDS))
+        .group_by(day, pe.c.kind, is_free, provider, model)
+    ).all()
+    by_day: dict[date, dict[str, float]] = defaultdict(lambda: {"fixes": 0, "cost": 0.0})
+    models: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0, 0, 0, 0.0, 0])
+    totals = defaultdict(int)
+    for d, kind, free, prov, mod, n, prompt, completion, latency in rows:
+        input_price, output_price = prices(mod or "")
+        cost = (prompt * input_price + completion * output_price) / 1_000_000
+        fixed = n if kind == kinds.FIX_COMPLETED else 0
+        by_day[_as_date(d)]["fixes"] += n
+        by_day[_as_date(d)]["cost"] += cost
+        entry = models[(prov or "", mod or "")]
+        for i, value in enumerate((n, fixed, prompt, completion, cost, latency)):
+            entry[i] += value
+        totals["fixed"] += fixed
+        totals["free" if free else "paid"] += n
+    fixes_total = totals["free"] + totals["paid"]
+    cost_usd = sum(entry[4] for entry in models.values())
+    fixes = Fixes(
+        total=fixes_total,
+        fixed=totals["fixed"],
+        no_fix=fixes_total - totals["fixed"],
+        free=totals["free"],
+        paid=totals["paid"],
+    )
+    llm = Llm(
+        requests=fixes_total,
+        prompt_tokens=int(sum(entry[2] for entry in models.values())),
+        completion_tokens=int(sum(entry[3] for entry in models.values())),
+        cost_usd=round(cost_usd, 6),
+        cost_per_fix_usd=round(cost_usd / totals["fixed"], 6) if totals["fixed"] else 0.0,
+    )
+    by_model = [
+        ModelUsage(
+            provider=prov,
+            model=mod,
+            fixes=int(n),
+            fixed=int(fixed),
+            prompt_tokens=int(prompt),
+            completion_tokens=int(completion),
+            cost_usd=round(cost, 6),
+            avg_latency_ms=round(latency / n) if n else 0,
+        )
+        for (prov, mod), (n, fixed, prompt, completion, cost, latency) in sorted(
+            models.items(), key=lambda item: -item[1][0]
+        )
+    ]
+    return by_day, by_model, fixes, llm
+
+
+def _latency(session: Session, in_period: ColumnElement[bool], n: int) -> Latency:
+    """Nearest-rank percentiles of the time a fix took, read at two offsets."""
+    if not n:
+        return Latency(p50=None, p95=None)
+    latency = pe.c.properties["latency_ms"].as_integer()
+    ordered = (
+        select(latency).where(in_period, pe.c.kind.in_(kinds.FIX_KINDS)).order_by(latency).limit(1)
+    )
+
+    def rank(p: int) -> int:
+        return session.scalar(ordered.offset(math.ceil(p * n / 100) - 1)) or 0
+
+    return Latency(p50=rank(50), p95=rank(95))
+
+
+# -- money ---------------------------------------------------------------------------------
+
+
+def _ledger_by_day(session: Session, period: Period) -> dict[tuple[date, str], tuple[int, int]]:
+    """(amount, count) per day and kind: payment, payment_failed, refund (negative)."""
+    day = day_of(session, ledger.c.occurred_at)
+    rows = session.execute(
+        select(day, ledger.c.kind, func.sum(ledger.c.amount_cents), func.count())
+        .where(ledger.c.occurred_at >= period.since, ledger.c.occurred_at < period.before)
+        .group_by(day, ledger.c.kind)
+    )
+    return {(_as_date(d), kind): (int(total or 0), n) for d, kind, total, n in rows}
+
+
+def _subscription_changes(session: Session, period: Period) -> tuple[dict[date, int], int]:
+    day = day_of(session, subs.c.created_at)
+    new = session.execute(
+        select(day, func.count())
+        .where(subs.c.created_at >= period.since, subs.c.created_at < period.before)
+        .group_by(day)
+    )
+    churned = session.scalar(
+        select(func.count()).where(
+            subs.c.status == "canceled",
+            subs.c.ended_at >= period.since,
+            subs.c.ended_at < period.before,
+        )
+    )
+    return {_as_date(d): n for d, n in new}, churned or 0
+
+
+def _recurring_revenue(
+    session: Session, plans: tuple[Plan, ...]
+) -> tuple[Fraction, dict[str, int], int]:
+    """MRR now (each live subscription's price as a monthly amount), counts by plan,
+    and how many accounts pay. Prices come from Stripe's price on the subscription, or
+    the plan catalog for rows stored before prices were kept."""
+    catalog = {plan.code: plan for plan in plans}
+    active = {plan.code: 0 for plan in plans}
+    mrr = Fraction(0)
+    accounts = set()
+    rows = session.execute(
+        select(
+            subs.c.plan_code,
+            subs.c.user_id,
+            subs.c.amount_cents,
+            subs.c.interval,
+            subs.c.interval_count,
+        ).where(subs.c.status.in_(LIVE_STATUSES))
+    )
+    for code, user_id, amount, interval, count in rows:
+        plan = catalog.get(code)
+        if amount is None and plan is not None:
+            amount, interval, count = plan.amount_cents, plan.interval, plan.interval_count
+        active[code] = active.get(code, 0) + 1
+        accounts.add(user_id)
+        if amount is not None and interval in MONTHS_PER:
+            mrr += Fraction(amount) / (MONTHS_PER[interval] * (count or 1))
+    return mrr, active, len(accounts)
