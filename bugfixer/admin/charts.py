@@ -41,12 +41,16 @@ class Chart:
     column: str
 
 
-def nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 times 10^k at or above ``value``, for clean gridlines."""
+def nice_ceiling(value: float, *, whole: bool = False) -> float:
+    """The smallest of 1, 2, 2.5, 5 times 10^k at or above ``value``, for clean gridlines;
+    with ``whole``, one whose half is a whole number too (2, 4, 10, 20, 40, ...)."""
     if value <= 0:
-        return 1
+        return 2 if whole else 1
     power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
+    steps = (1, 2, 2.5, 5, 10)
+    if whole:
+        steps = (1, 2, 4, 10) if power < 10 else (1, 2, 4, 5, 10)
+    for step in steps:
         if value <= step * power * (1 + 1e-9):
             return step * power
     return 10 * power
@@ -68,9 +72,11 @@ def bar_chart(
     values: Sequence[Number],
     fmt: Callable[[Number], str],
     axis_unit: float = 1,
+    whole: bool = False,
 ) -> Chart:
-    """One bar per day. ``axis_unit`` is the smallest top of scale (a cent for money)."""
-    top = max(nice_ceiling(max(values, default=0)), axis_unit)
+    """One bar per day. ``axis_unit`` is the smallest top of scale (a cent for money);
+    ``whole`` keeps the gridlines on whole numbers (for counts)."""
+    top = max(nice_ceiling(max(values, default=0), whole=whole), axis_unit)
     slot = 100 / max(len(days), 1)
     gap = slot * 0.18 if len(days) > 1 else slot * 0.3
     bars = []

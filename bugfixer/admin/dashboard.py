@@ -62,7 +62,13 @@ def dashboard_page(
             by_plan or "none yet",
         ),
         Tile("revenue", "Revenue", money(m.revenue_cents), "collected in the period"),
-        Tile("refunds", "Refunds", money(m.refunds_cents), f"{m.failed_payments} failed payments"),
+        Tile("refunds", "Refunds", money(m.refunds_cents), "given back in the period"),
+        Tile(
+            "failed",
+            "Failed payments",
+            count(m.failed_payments),
+            "renewals Stripe could not charge",
+        ),
         Tile("margin", "Gross margin", money(m.gross_margin_cents), "revenue - refunds - LLM cost"),
         Tile(
             "conversion",
@@ -112,6 +118,7 @@ def dashboard_page(
             values=[d.fixes for d in m.daily],
             fmt=count,
             axis_unit=2,
+            whole=True,
         ),
         bar_chart(
             id="revenue",
@@ -130,6 +137,7 @@ def dashboard_page(
             values=[d.new_subscriptions for d in m.daily],
             fmt=count,
             axis_unit=2,
+            whole=True,
         ),
         bar_chart(
             id="llm-cost",

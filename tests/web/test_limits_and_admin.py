@@ -62,7 +62,7 @@ def test_admin_page_is_for_admins_only(tmp_path):
         auth.logout()
         auth.signup(email="Boss@example.com")
         page = client.get("/admin")
-        assert page.status_code == 200 and "accounts" in page.text
+        assert page.status_code == 200 and 'id="kpi-mrr"' in page.text
 
 
 def test_dev_outbox_is_visible_locally_and_hidden_in_production(tmp_path):
