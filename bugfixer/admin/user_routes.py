@@ -193,6 +193,8 @@ def _refund(
         metadata={"admin": me.email or "", "reason": reason[:500], "user_id": str(user_id)},
         idempotency_key=f"admin-refund-{payment.id}-{key or secrets.token_urlsafe(8)}",
     )
+    if made.replayed:
+        return  # a repeated submit: Stripe refunded once and the log already says so
     ctx.db.write_now(
         audit.record_action,
         admin=me,
@@ -203,7 +205,7 @@ def _refund(
             "transaction_id": payment.id,
             "amount_cents": cents,
             "currency": payment.currency,
-            "stripe_refund_id": made.get("id"),
+            "stripe_refund_id": made.refund.get("id"),
             "stripe_invoice_id": payment.stripe_invoice_id,
         },
     )

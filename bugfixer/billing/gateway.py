@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import stripe
@@ -34,6 +35,12 @@ class RefundRefused(AppError):
 
     status = 409
     code = "refund_refused"
+
+
+@dataclass(frozen=True)
+class RefundMade:
+    refund: dict[str, Any]
+    replayed: bool  # an earlier request with the same idempotency key made it
 
 
 class InvalidWebhook(AppError):
@@ -188,11 +195,11 @@ class StripeGateway:
         metadata: dict[str, str],
         idempotency_key: str,
         reason: str = "requested_by_customer",
-    ) -> dict[str, Any]:
+    ) -> RefundMade:
         """Refund a paid invoice (its charge, or the payment intent that paid it).
 
         ``amount_cents`` None refunds what is left. The idempotency key makes a repeated
-        request (a double click, a retry) refund once.
+        request (a double click, a retry) refund once; ``replayed`` says it was one.
         """
         if charge_id:
             target = {"charge": charge_id}
@@ -208,12 +215,16 @@ class StripeGateway:
                 params=params,  # type: ignore[arg-type]
                 options={"idempotency_key": idempotency_key},
             )
+        except stripe.IdempotencyError as exc:
+            raise RefundRefused("This refund is already being made; reload the page.") from exc
         except stripe.InvalidRequestError as exc:
             raise RefundRefused(f"Stripe refused the refund: {exc.user_message or exc}") from exc
         except stripe.StripeError as exc:
             log.warning("Stripe refund failed: %s", exc.user_message or type(exc).__name__)
             raise PaymentsUnavailable("Stripe is unavailable; nothing was refunded.") from exc
-        return _plain(refund)
+        response = refund.last_response
+        replayed = bool(response and response.headers.get("Idempotent-Replayed") == "true")
+        return RefundMade(refund=_plain(refund), replayed=replayed)
 
     def _intent_that_paid(self, invoice_id: str) -> str:
         payments = self._call(
@@ -221,7 +232,7 @@ class StripeGateway:
             self.client.v1.invoice_payments.list,
             params={"invoice": invoice_id, "limit": 10},
         )
-        for record in payments.data:
+        for record in map(_plain, payments.data):
             payment = record.get("payment") or {}
             if record.get("status") == "paid" and payment.get("payment_intent"):
                 return str(payment["payment_intent"])
