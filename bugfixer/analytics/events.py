@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -52,6 +53,7 @@ VISIT_KINDS = (
     SIGNED_IN,
     CHECKOUT_STARTED,
 )
+CHECKOUT_KINDS = (CHECKOUT_STARTED, CHECKOUT_COMPLETED)
 # Sign-ups and sign-ins tie a browser's earlier events to its account.
 LINK_KINDS = (SIGNED_UP, SIGNED_IN)
 
@@ -61,6 +63,18 @@ FORBIDDEN_PROPERTIES = frozenset({"ip", "address", "client_address", "code", "er
 MAX_PROPERTY_CHARS = 200
 
 _INSERT = insert(ProductEvent.__table__)
+
+
+def visitor_key(visitor_id: str | None) -> int | None:
+    """A browser as a negative integer (accounts are positive ids), for fast counting.
+
+    64 bits of BLAKE2b: two browsers share a key with odds of about n²/2⁶⁴, one in a
+    billion at a million browsers.
+    """
+    if not visitor_id:
+        return None
+    digest = hashlib.blake2b(visitor_id.encode(), digest_size=8).digest()
+    return -1 - (int.from_bytes(digest, "big") >> 1)
 
 
 def event_row(
@@ -86,6 +100,7 @@ def event_row(
         "occurred_at": occurred_at or utcnow(),
         "kind": kind,
         "visitor_id": visitor_id,
+        "visitor_key": visitor_key(visitor_id),
         "user_id": user_id,
         "properties": properties,
     }

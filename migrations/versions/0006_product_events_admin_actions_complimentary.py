@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("occurred_at", bugfixer.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("visitor_id", sa.String(length=64), nullable=True),
+        sa.Column("visitor_key", sa.BigInteger(), nullable=True),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column(
             "properties",
@@ -35,7 +36,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_product_events")),
     )
     op.create_index(
-        op.f("ix_product_events_occurred_at"), "product_events", ["occurred_at"], unique=False
+        "ix_product_events_occurred_at",
+        "product_events",
+        ["occurred_at"],
+        postgresql_include=["kind", "user_id", "visitor_key"],
     )
     op.create_index("ix_product_events_kind_occurred_at", "product_events", ["kind", "occurred_at"])
     op.create_index(
@@ -111,5 +115,5 @@ def downgrade() -> None:
     op.drop_table("admin_actions")
     op.drop_index("ix_product_events_user_id_occurred_at", table_name="product_events")
     op.drop_index("ix_product_events_kind_occurred_at", table_name="product_events")
-    op.drop_index(op.f("ix_product_events_occurred_at"), table_name="product_events")
+    op.drop_index("ix_product_events_occurred_at", table_name="product_events")
     op.drop_table("product_events")
