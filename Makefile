@@ -21,11 +21,13 @@ run: $(STAMP)
 	$(BIN)/bugfixer db upgrade
 	$(BIN)/bugfixer serve --host $(HOST) --port $(PORT)
 
-# Chromium drives the browser tests; PostgreSQL runs the same tests as SQLite does.
+# Chromium drives the browser tests; PostgreSQL runs the same tests as SQLite does;
+# bubblewrap is the sandbox that runs programs to verify fixes.
 system-packages:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	test -x /usr/lib/postgresql/15/bin/pg_ctl || missing="$$missing postgresql"; \
+	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

@@ -1,15 +1,16 @@
-"""How many concurrent fixes one `bugfixer serve` process completes, and its own overhead.
+"""Fixes through one `bugfixer serve` process: throughput, the server's CPU per fix, LLM calls.
 
-Starts a local OpenAI-compatible server that answers after --delay seconds, then one
-`bugfixer serve` process using it, then fires N concurrent fixes from N distinct visitors
-(no shared cookie). Prints wall time, errors, and the server's own time per fix beyond the
-provider's (from the Server-Timing header: total minus provider). Nothing is asserted.
+Starts a local OpenAI-compatible server that answers after --delay seconds with a real
+fix, then one `bugfixer serve` process using it, then fires N concurrent fixes from N
+distinct visitors, each a different program (so no cached sandbox run helps). Prints,
+per burst: wall time, errors, LLM calls counted at the fake server, the server process's
+own CPU time per fix, and the CPU time of the sandboxed runs it started. Then a steady
+run, a few fixes at a time, for latency beyond the provider's: the client-observed time
+minus the provider's fixed delay, so time spent waiting for a busy event loop is booked
+as the server's. Nothing is asserted, except with --quick (CI): no errors and one LLM
+call per fix.
 
-    .venv/bin/python bench/bench_fixes.py [--delay 0.5] [--sizes 100 500]
-
-Under a burst the "provider" share also holds the time replies wait for the busy event
-loop, so the steady run (a few fixes at a time) is the one that measures our overhead.
-Set BENCH_PROFILE=FILE to record the server with py-spy (pip install py-spy) meanwhile.
+    .venv/bin/python bench/bench_fixes.py [--delay 0.5] [--sizes 100 1000] [--sandbox off]
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import argparse
 import asyncio
 import itertools
 import os
-import re
 import socket
 import statistics
 import subprocess
@@ -32,12 +32,17 @@ import aiohttp
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-serial = itertools.count()
 BIN = Path(sys.executable).parent
-# The fake LLM echoes the code back as the "fix"; this code parses, so every fix passes
-# verification on the first try and is charged: the full successful path is measured.
-CODE = "items = [1, 2, 3]\nprint('total: ' + sum(items))\n"
+serial = itertools.count()
+BUG = "print('total: ' + sum(items))"
+FIX = "print('total: ' + str(sum(items)))"
 ERROR = 'TypeError: can only concatenate str (not "int") to str'
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def program() -> str:
+    """A different program each time (its first line), with the same bug."""
+    return f"# request {next(serial)}\nitems = [1, 2, 3]\n{BUG}\n"
 
 
 def free_port() -> int:
@@ -58,109 +63,116 @@ def wait_until_up(url: str, timeout: float = 30) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
-def timings(header: str) -> dict[str, float]:
-    return {k: float(v) for k, v in re.findall(r"(\w+);dur=([\d.]+)", header)}
+@dataclass(frozen=True)
+class Cpu:
+    own: float  # seconds, the process itself
+    children: float  # seconds, its finished child processes (the sandboxed runs)
+
+
+def cpu_of(pid: int) -> Cpu:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(v) for v in fields[11:15])
+    return Cpu((utime + stime) / TICKS, (cutime + cstime) / TICKS)
+
+
+def llm_calls(llm_base: str) -> int:
+    return httpx.get(f"{llm_base}/_stats", timeout=5).json()["requests"]
 
 
 @dataclass
-class Reply:
+class Outcome:
     status: int
-    server_timing: str
-    text: str
+    fixed: bool
+    seconds: float
 
 
-async def burst(base: str, n: int) -> tuple[float, list[Reply | Exception]]:
-    """n concurrent fixes, each from a new visitor (no cookie is ever kept)."""
-    connector = aiohttp.TCPConnector(limit=n)
+async def fire(base: str, n: int, *, concurrency: int | None = None) -> list[Outcome | Exception]:
+    """n fixes, each from a new visitor (no cookie is ever kept), at most `concurrency` at once."""
+    connector = aiohttp.TCPConnector(limit=concurrency or n)
     async with aiohttp.ClientSession(
         base, connector=connector, cookie_jar=aiohttp.DummyCookieJar()
     ) as client:
-
-        async def one() -> Reply | Exception:
-            try:
-                # No cookie is kept and each has its own User-Agent: n distinct visitors.
-                async with client.post(
-                    "/api/v1/fixes",
-                    json={"code": CODE, "error": ERROR, "language": "python"},
-                    headers={"User-Agent": f"bench-visitor/{next(serial)}"},
-                ) as r:
-                    return Reply(r.status, r.headers.get("server-timing", ""), await r.text())
-            except Exception as exc:
-                return exc
 
         async def ping() -> None:
             async with client.get("/healthz") as r:
                 await r.read()
 
         # Open the connections first so the measurement is of the server, not TCP set-up.
-        await asyncio.gather(*(ping() for _ in range(n)))
-        started = time.perf_counter()
-        results = await asyncio.gather(*(one() for _ in range(n)))
-        return time.perf_counter() - started, results
+        await asyncio.gather(*(ping() for _ in range(min(n, concurrency or n))))
 
-
-async def steady_overhead(base: str, n: int, *, concurrency: int) -> list[float]:
-    """Our own time per fix when the server is not queueing: total minus provider."""
-    overheads: list[float] = []
-    phases: list[dict[str, float]] = []
-    async with aiohttp.ClientSession(base, cookie_jar=aiohttp.DummyCookieJar()) as client:
-
-        async def worker(count: int) -> None:
-            for _ in range(count):
+        async def one() -> Outcome | Exception:
+            started = time.perf_counter()
+            try:
                 async with client.post(
                     "/api/v1/fixes",
-                    json={"code": CODE, "error": ERROR, "language": "python"},
+                    json={"code": program(), "error": ERROR, "language": "python"},
                     headers={"User-Agent": f"bench-visitor/{next(serial)}"},
                 ) as r:
-                    await r.read()
-                    t = timings(r.headers.get("server-timing", ""))
-                    overheads.append(t["total"] - t.get("provider", 0.0))
-                    phases.append(t)
+                    text = await r.text()
+                    return Outcome(
+                        r.status,
+                        '"status":"fixed"' in text.replace(" ", ""),
+                        time.perf_counter() - started,
+                    )
+            except Exception as exc:
+                return exc
 
-        await asyncio.gather(*(worker(n // concurrency) for _ in range(concurrency)))
-    names = sorted({k for t in phases for k in t})
-    print(
-        "      median ms per phase: "
-        + ", ".join(f"{k} {statistics.median(t.get(k, 0) for t in phases):.2f}" for k in names)
-    )
-    return overheads
+        if concurrency is None:
+            return list(await asyncio.gather(*(one() for _ in range(n))))
+        gate = asyncio.Semaphore(concurrency)
+
+        async def gated() -> Outcome | Exception:
+            async with gate:
+                return await one()
+
+        return list(await asyncio.gather(*(gated() for _ in range(n))))
 
 
-def report(n: int, wall: float, results: list[Reply | Exception]) -> None:
-    ok = [r for r in results if isinstance(r, Reply) and r.status == 200 and '"fixed"' in r.text]
-    errors = len(results) - len(ok)
-    overheads = []
-    for r in ok:
-        t = timings(r.server_timing)
-        overheads.append(t["total"] - t.get("provider", 0.0))
-    med = statistics.median(overheads) if overheads else float("nan")
-    p95 = statistics.quantiles(overheads, n=20)[-1] if len(overheads) >= 20 else float("nan")
+def measure(label: str, base: str, llm: str, pid: int, n: int, **kw: int) -> tuple[int, int]:
+    calls_before, cpu_before = llm_calls(llm), cpu_of(pid)
+    started = time.perf_counter()
+    results = asyncio.run(fire(base, n, **kw))
+    wall = time.perf_counter() - started
+    # The last sandboxed runs are reaped a moment after their fixes answer.
+    time.sleep(0.3)
+    cpu_after, calls = cpu_of(pid), llm_calls(llm) - calls_before
+    ok = [r for r in results if isinstance(r, Outcome) and r.status == 200 and r.fixed]
+    errors = n - len(ok)
+    own = (cpu_after.own - cpu_before.own) / n * 1000
+    runs = (cpu_after.children - cpu_before.children) / n * 1000
     print(
-        f"{n:>4} concurrent fixes: wall {wall:.2f} s, ok {len(ok)}, errors {errors}, "
-        f"server overhead median {med:.2f} ms, p95 {p95:.2f} ms"
-    )
-    phases: dict[str, list[float]] = {}
-    for r in ok:
-        for name, ms in timings(r.server_timing).items():
-            phases.setdefault(name, []).append(ms)
-    print(
-        "      median ms per phase: "
-        + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in sorted(phases.items()))
+        f"{label}: wall {wall:.2f} s, fixed {len(ok)}, errors {errors}, LLM calls {calls}, "
+        f"server CPU {own:.2f} ms/fix, sandboxed runs' CPU {runs:.2f} ms/fix"
     )
     if errors:
-        bad = next(r for r in results if not (isinstance(r, Reply) and r.status == 200))
-        print("   first error:", bad if isinstance(bad, Exception) else bad.text[:200])
+        bad = next(r for r in results if not (isinstance(r, Outcome) and r.fixed))
+        print("   first error:", bad)
+    return errors, calls
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--delay", type=float, default=0.5, help="LLM answer delay, seconds.")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 500], help="Burst sizes.")
-    parser.add_argument("--steady", type=int, default=100, help="Fixes for the overhead run.")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000], help="Burst sizes.")
+    parser.add_argument("--steady", type=int, default=100, help="Fixes for the latency run.")
+    parser.add_argument(
+        "--sandbox",
+        default="bwrap",
+        choices=["bwrap", "off"],
+        help="Run programs to verify fixes (bwrap) or not (off).",
+    )
     parser.add_argument("--database-url", default="", help="Default: a fresh SQLite file.")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="CI: small bursts; exit 1 on any error or extra LLM call.",
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.steady = [20], 8
 
     llm_port, app_port = free_port(), free_port()
+    failures = 0
     with tempfile.TemporaryDirectory() as tmp:
         env = {
             **os.environ,
@@ -171,8 +183,10 @@ def main() -> None:
             "BUGFIXER_LLM_API_KEY": "sk-bench",
             "BUGFIXER_LLM_MODEL": "bench-model",
             "BUGFIXER_LOG_LEVEL": "WARNING",
-            # One loopback address sends everything; the per-IP limit is not under test.
-            "BUGFIXER_RATE_LIMIT_FIX_IP": "100000/minute",
+            "BUGFIXER_SANDBOX": args.sandbox,
+            # One loopback address sends everything; the per-address limits are not under test.
+            "BUGFIXER_RATE_LIMIT_FIX_IP": "",
+            "BUGFIXER_FREE_FIXES_PER_NETWORK_PER_DAY": "0",
         }
         llm = subprocess.Popen(
             [
@@ -183,6 +197,9 @@ def main() -> None:
                 str(llm_port),
                 "--delay",
                 str(args.delay),
+                "--replace",
+                BUG,
+                FIX,
             ],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
@@ -191,42 +208,36 @@ def main() -> None:
             [str(BIN / "bugfixer"), "serve", "--port", str(app_port)], cwd=tmp, env=env
         )
         try:
-            wait_until_up(f"http://127.0.0.1:{llm_port}/v1/models")
+            llm_base = f"http://127.0.0.1:{llm_port}"
+            wait_until_up(f"{llm_base}/v1/models")
             base = f"http://127.0.0.1:{app_port}"
             wait_until_up(f"{base}/healthz")
-            cores = os.cpu_count()
-            print(f"provider delay {args.delay}s, one `bugfixer serve` process, {cores} cores")
-            asyncio.run(burst(base, 10))  # warm-up
-            if os.environ.get("BENCH_PROFILE"):  # py-spy the server while it works
-                subprocess.Popen(
-                    [
-                        str(BIN / "py-spy"),
-                        "record",
-                        "--gil",
-                        "-f",
-                        "raw",
-                        "-d",
-                        "8",
-                        "-o",
-                        os.environ["BENCH_PROFILE"],
-                        "-p",
-                        str(app.pid),
-                    ],
-                )
-                time.sleep(1)
-            for n in args.sizes:
-                wall, results = asyncio.run(burst(base, n))
-                report(n, wall, results)
-            steady = asyncio.run(steady_overhead(base, args.steady, concurrency=4))
             print(
-                f"steady load ({args.steady} fixes, 4 at a time): server time beyond the "
-                f"provider's median {statistics.median(steady):.2f} ms, "
-                f"p95 {statistics.quantiles(steady, n=20)[-1]:.2f} ms"
+                f"provider delay {args.delay} s, sandbox {args.sandbox}, one `bugfixer serve` "
+                f"process, {os.cpu_count()} cores"
+            )
+            asyncio.run(fire(base, 10))  # warm-up
+            for n in args.sizes:
+                errors, calls = measure(f"{n:>5} concurrent", base, llm_base, app.pid, n)
+                failures += errors + abs(calls - n)
+            started = time.perf_counter()
+            steady = asyncio.run(fire(base, args.steady, concurrency=4))
+            elapsed = time.perf_counter() - started
+            beyond = sorted(
+                (r.seconds - args.delay) * 1000 for r in steady if isinstance(r, Outcome)
+            )
+            failures += sum(1 for r in steady if not (isinstance(r, Outcome) and r.fixed))
+            print(
+                f"steady load ({args.steady} fixes, 4 at a time, {elapsed:.1f} s): time beyond "
+                f"the provider's {args.delay} s median {statistics.median(beyond):.1f} ms, "
+                f"p95 {beyond[int(len(beyond) * 0.95) - 1]:.1f} ms"
             )
         finally:
             for proc in (app, llm):
                 proc.terminate()
                 proc.wait(10)
+    if args.quick and failures:
+        raise SystemExit(f"{failures} errors or unexpected LLM calls")
 
 
 if __name__ == "__main__":

@@ -110,17 +110,25 @@ def fix(file, error_text, error_file, language, as_json, server, api_key) -> Non
 
 def _fix_locally(*, code: str, error: str | None, language: str | None) -> dict:  # type: ignore[type-arg]
     from bugfixer.errors import AppError
+    from bugfixer.fixing.pipeline import Attempt, Pipeline
     from bugfixer.fixing.providers import build_provider
     from bugfixer.fixing.render import unified_diff
-    from bugfixer.fixing.service import Attempt, attempt_fix, validate_input
+    from bugfixer.fixing.service import validate_input
+    from bugfixer.sandbox import Sandbox
 
     settings = _settings()
 
     async def run() -> Attempt:
-        provider = build_provider(settings)
+        sandbox = Sandbox.from_settings(settings)
+        provider = build_provider(settings, sandbox=sandbox)
+        pipeline = Pipeline(
+            provider=provider,
+            sandbox=sandbox,
+            candidates=settings.fix_candidates,
+        )
         try:
             fix_input = validate_input(code=code, error=error, language=language, settings=settings)
-            async for event in attempt_fix(provider=provider, fix_input=fix_input, stream=False):
+            async for event in pipeline.attempt(fix_input, stream=False):
                 if isinstance(event, Attempt):
                     return event
             raise AssertionError("no attempt")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+import shutil
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -18,6 +19,7 @@ from pydantic import (
     BaseModel,
     Field,
     NonNegativeFloat,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     model_validator,
@@ -78,6 +80,16 @@ class Settings(BaseSettings):
     )
     max_code_chars: int = Field(20_000, ge=100, le=1_000_000, description="Largest code input.")
     max_error_chars: int = Field(10_000, ge=100, le=1_000_000, description="Largest error input.")
+    max_test_chars: int = Field(
+        10_000, ge=100, le=1_000_000, description="Largest user test (run after the fix)."
+    )
+    fix_candidates: int = Field(
+        1,
+        ge=1,
+        le=8,
+        description="Answers asked for per fix (one request with n where the provider "
+        "supports it); the best by evidence is shown. Each fix is still one charge.",
+    )
 
     llm_provider: Literal["builtin", "openai"] | None = Field(
         None, description="builtin or openai; default openai when an API key is set."
@@ -169,6 +181,37 @@ class Settings(BaseSettings):
         3, ge=0, le=60, description="Days a past-due subscription keeps unlimited fixes."
     )
 
+    sandbox: Literal["bwrap", "off"] | None = Field(
+        None,
+        description="bwrap runs user programs under bubblewrap to verify fixes; off never runs "
+        "them. Default bwrap when the binary exists, else off (production refuses that "
+        "unless off is set explicitly).",
+    )
+    sandbox_wall_s: float = Field(5.0, gt=0, le=300, description="Wall-clock seconds per run.")
+    sandbox_cpu_s: float = Field(2.0, gt=0, le=300, description="CPU seconds per run.")
+    sandbox_memory_mb: int = Field(
+        256, ge=32, le=65536, description="Address space per sandboxed process, MiB."
+    )
+    sandbox_file_mb: int = Field(
+        16, ge=1, le=4096, description="Size of the private temporary folder (and any file), MiB."
+    )
+    sandbox_processes: int = Field(
+        64, ge=1, le=4096, description="Processes and threads a run may have at once."
+    )
+    sandbox_output_bytes: int = Field(
+        64_000, ge=1000, le=10_000_000, description="Output kept per stream; more stops the run."
+    )
+    sandbox_concurrency: int | None = Field(
+        None, ge=1, le=1024, description="Sandboxed runs at once per process; default CPU count."
+    )
+    sandbox_python: str = Field(
+        "",
+        description="Interpreter that runs user programs in the sandbox; default the server's "
+        "own (or /usr/bin/python3 when the sandbox user cannot read it).",
+    )
+
+    _sandbox_missing: bool = PrivateAttr(default=False)
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.llm_provider is None:
@@ -177,6 +220,7 @@ class Settings(BaseSettings):
             setattr(
                 self, name, ",".join(p.strip() for p in getattr(self, name).split(",") if p.strip())
             )
+        self._resolve_sandbox()
         if self.stripe_secret_key and not self.stripe_webhook_secret:
             raise ValueError("STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is")
         if self.env == "production" and not self.stripe_secret_key:
@@ -194,6 +238,26 @@ class Settings(BaseSettings):
                     f"{MIN_SECRET_LENGTH} characters when BUGFIXER_ENV=production"
                 )
         return self
+
+    def _resolve_sandbox(self) -> None:
+        if self.sandbox_concurrency is None:
+            self.sandbox_concurrency = os.cpu_count() or 1
+        installed = shutil.which("bwrap") is not None
+        if self.sandbox == "bwrap" and not installed:
+            raise ValueError("BUGFIXER_SANDBOX=bwrap but bubblewrap (bwrap) is not installed")
+        if self.sandbox is None:
+            if not installed and self.env == "production":
+                raise ValueError(
+                    "bubblewrap (bwrap) is not installed: install it so fixes are verified by "
+                    "running them, or set BUGFIXER_SANDBOX=off to serve unverified fixes"
+                )
+            self.sandbox = "bwrap" if installed else "off"
+            self._sandbox_missing = not installed
+
+    @property
+    def sandbox_missing(self) -> bool:
+        """The sandbox is off only because bubblewrap is missing (worth a start-up warning)."""
+        return self._sandbox_missing
 
     @property
     def local_mode(self) -> bool:

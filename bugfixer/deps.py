@@ -113,10 +113,12 @@ async def get_identity(request: Request, ctx: ContextDep) -> Identity:
         scheme, _, secret = authorization.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise Unauthorized("Use the header Authorization: Bearer <your API key>.")
-        user = await ctx.db.read(accounts.user_for_api_key, secret=secret.strip())
-        if user is None:
+        holder = await ctx.db.read(accounts.user_for_api_key, secret=secret.strip())
+        if holder is None:
             raise Unauthorized("This API key is not valid or has been revoked.")
-        via_api_key, visitor_id = True, None
+        if holder.stale:
+            await ctx.db.write(accounts.touch_api_key, key_id=holder.key_id)
+        user, via_api_key, visitor_id = holder.user, True, None
     else:
         token = ctx.session_cookie.read(request.cookies.get(ctx.session_cookie.name))
         if token:

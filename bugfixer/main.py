@@ -48,6 +48,7 @@ from bugfixer.metering.identity import (
 )
 from bugfixer.metering.service import expire_pending
 from bugfixer.ratelimit import RateLimiter
+from bugfixer.sandbox import Sandbox
 from bugfixer.web import errors
 from bugfixer.web.csrf import CsrfCookie
 from bugfixer.web.middleware import RequestIdFilter, SecurityHeaders
@@ -68,7 +69,8 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     # Database threads hand results back to the event loop; the default 5 ms GIL switch
     # interval would add up to that much to every hand-off while the loop is busy.
     sys.setswitchinterval(0.0005)
-    provider = provider or build_provider(settings)
+    sandbox = Sandbox.from_settings(settings)
+    provider = provider or build_provider(settings, sandbox=sandbox)
     templates = Jinja2Templates(directory=WEB_DIR / "templates")
     templates.env.filters.update(
         highlight=highlight, highlight_diff=highlight_diff, explanation=explanation_html
@@ -85,7 +87,7 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         settings=settings,
         db=db,
         provider=provider,
-        fixer=Fixer(provider=provider, db=db, settings=settings),
+        fixer=Fixer(provider=provider, db=db, settings=settings, sandbox=sandbox),
         cookies=SignedCookie(
             settings.signing_key, name=VISITOR_COOKIE, max_age=VISITOR_COOKIE_MAX_AGE
         ),

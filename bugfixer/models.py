@@ -13,8 +13,8 @@ from bugfixer.billing.models import (
     Transaction,
 )
 from bugfixer.db import Base
-from bugfixer.fixing.models import Fix
-from bugfixer.metering.models import Trial, UsageRecord, Visitor
+from bugfixer.fixing.models import Fix, LlmCall
+from bugfixer.metering.models import PendingFix, Trial, UsageRecord, Visitor
 
 __all__ = [
     "AdminAction",
@@ -24,8 +24,10 @@ __all__ = [
     "CheckoutSession",
     "ComplimentaryGrant",
     "Fix",
+    "LlmCall",
     "LoginSession",
     "OutboxMessage",
+    "PendingFix",
     "ProductEvent",
     "StripeEvent",
     "Subscription",

@@ -48,3 +48,5 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Updated at most once a minute per key, so using a key costs no write per request.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -17,15 +18,16 @@ from bugfixer.accounts.models import ApiKey, User
 from bugfixer.accounts.service import SignedIn
 from bugfixer.billing import service as billing
 from bugfixer.billing.models import Subscription, Transaction
-from bugfixer.billing.plans import format_money
+from bugfixer.billing.plans import Plan, find_plan, format_money
 from bugfixer.deps import ContextDep, CsrfProtected, CurrentUser, IdentityDep, client_address
-from bugfixer.errors import AppError, NotFound
+from bugfixer.errors import AppError, InvalidInput, NotFound
 from bugfixer.fixing.models import Fix
 from bugfixer.fixing.service import list_fixes
-from bugfixer.metering.identity import Identity
+from bugfixer.metering.identity import Identity, SignedCookie
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
+NEW_KEY_COOKIE = "bf_new_key"
 
 
 def safe_next(target: str | None, default: str = "/account") -> str:
@@ -61,15 +63,26 @@ def _auth_page(
     email: str = "",
 ) -> Response:
     """The sign-up or sign-in form, again with the reason when something was wrong."""
+    target = safe_next(next)
     return _page(
         request,
         ctx,
         template,
         error.status if error else 200,
         error=error,
-        next=safe_next(next),
+        next=target,
         form={"email": email},
+        plan=_plan_being_bought(ctx, target),
     )
+
+
+def _plan_being_bought(ctx: ContextDep, target: str) -> Plan | None:
+    """The plan chosen on the pricing page before signing up, carried in ``next``."""
+    url = urlsplit(target)
+    if url.path != "/billing/checkout":
+        return None
+    code = parse_qs(url.query).get("plan", [""])[0]
+    return find_plan(ctx.plans, code)
 
 
 # -- sign up --------------------------------------------------------------------------
@@ -283,12 +296,34 @@ async def account(request: Request, ctx: ContextDep, me: CurrentUser) -> Respons
     return await _account_page(request, ctx, me)
 
 
-@router.post("/account/api-keys", response_class=HTMLResponse, dependencies=[CsrfProtected])
+def _new_key_cookie(ctx: ContextDep) -> SignedCookie:
+    """Carries a new API key's secret across the redirect, to be shown exactly once."""
+    return SignedCookie(ctx.settings.signing_key, name=NEW_KEY_COOKIE, max_age=300)
+
+
+@router.post("/account/api-keys", dependencies=[CsrfProtected])
 async def create_api_key(
     request: Request, ctx: ContextDep, me: CurrentUser, name: str = Form("")
 ) -> Response:
+    """Create a key, then redirect: reloading the page that shows it creates nothing."""
+    if len(name) > accounts.MAX_API_KEY_NAME:
+        raise InvalidInput(f"Key names can be at most {accounts.MAX_API_KEY_NAME} characters.")
     created = await ctx.db.write(accounts.create_api_key, user_id=me.user_id, name=name)
-    return await _account_page(request, ctx, me, new_key=created.secret)
+    response = RedirectResponse("/account/api-keys#new-api-key", status_code=303)
+    _new_key_cookie(ctx).set_on(response, created.secret, secure=request.url.scheme == "https")
+    return response
+
+
+@router.get("/account/api-keys", response_class=HTMLResponse)
+async def api_keys(request: Request, ctx: ContextDep, me: CurrentUser) -> Response:
+    """The account page; right after creating a key, with its secret, once."""
+    flash = _new_key_cookie(ctx)
+    secret = flash.read(request.cookies.get(NEW_KEY_COOKIE))
+    response = await _account_page(request, ctx, me, new_key=secret)
+    response.headers["Cache-Control"] = "no-store"
+    if secret is not None:
+        flash.clear_on(response)
+    return response
 
 
 @router.post("/account/api-keys/{key_id}/revoke", dependencies=[CsrfProtected])

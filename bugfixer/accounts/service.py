@@ -226,8 +226,11 @@ class NewApiKey:
     secret: str  # shown to the user once, never stored
 
 
+MAX_API_KEY_NAME = 100
+
+
 def create_api_key(*, session: Session, user_id: int, name: str) -> NewApiKey:
-    name = name.strip()[:100] or "API key"
+    name = name.strip()[:MAX_API_KEY_NAME] or "API key"
     secret = API_KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
         user_id=user_id,
@@ -257,14 +260,33 @@ def revoke_api_key(*, session: Session, user_id: int, key_id: int) -> bool:
     return result.rowcount == 1
 
 
-def user_for_api_key(*, session: Session, secret: str) -> User | None:
+API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class KeyHolder:
+    user: User
+    key_id: int
+    stale: bool  # its last use is older than API_KEY_TOUCH_INTERVAL: worth a write
+
+
+def user_for_api_key(*, session: Session, secret: str) -> KeyHolder | None:
     if not secret.startswith(API_KEY_PREFIX):
         return None
-    return session.scalar(
-        select(User)
+    found = session.execute(
+        select(User, ApiKey.id, ApiKey.last_used_at)
         .join(ApiKey, ApiKey.user_id == User.id)
         .where(ApiKey.key_hash == _digest(secret), ApiKey.revoked_at.is_(None))
-    )
+    ).first()
+    if found is None:
+        return None
+    user, key_id, last_used = found
+    stale = last_used is None or utcnow() - last_used > API_KEY_TOUCH_INTERVAL
+    return KeyHolder(user=user, key_id=key_id, stale=stale)
+
+
+def touch_api_key(*, session: Session, key_id: int) -> None:
+    session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))
 
 
 # -- units of work ------------------------------------------------------------------------

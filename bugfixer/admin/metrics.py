@@ -244,6 +244,8 @@ def _fix_usage(
             func.coalesce(func.sum(props["prompt_tokens"].as_integer()), 0),
             func.coalesce(func.sum(props["completion_tokens"].as_integer()), 0),
             func.coalesce(func.sum(props["latency_ms"].as_integer()), 0),
+            # Calls to the provider: a repair or extra candidates make more than one.
+            func.sum(func.coalesce(props["llm_calls"].as_integer(), 1)),
         )
         .where(in_period, pe.c.kind.in_(kinds.FIX_KINDS))
         .group_by(day, pe.c.kind, is_free, provider, model)
@@ -251,7 +253,7 @@ def _fix_usage(
     by_day: dict[date, dict[str, float]] = defaultdict(lambda: {"fixes": 0, "cost": 0.0})
     models: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0, 0, 0, 0.0, 0])
     totals = defaultdict(int)
-    for d, kind, free, prov, mod, n, prompt, completion, latency in rows:
+    for d, kind, free, prov, mod, n, prompt, completion, latency, calls in rows:
         input_price, output_price = prices(mod or "")
         cost = (prompt * input_price + completion * output_price) / 1_000_000
         fixed = n if kind == kinds.FIX_COMPLETED else 0
@@ -261,6 +263,7 @@ def _fix_usage(
         for i, value in enumerate((n, fixed, prompt, completion, cost, latency)):
             entry[i] += value
         totals["fixed"] += fixed
+        totals["requests"] += int(calls or 0)
         totals["free" if free else "paid"] += n
     fixes_total = totals["free"] + totals["paid"]
     cost_usd = sum(entry[4] for entry in models.values())
@@ -272,7 +275,7 @@ def _fix_usage(
         paid=totals["paid"],
     )
     llm = Llm(
-        requests=fixes_total,
+        requests=totals["requests"],
         prompt_tokens=int(sum(entry[2] for entry in models.values())),
         completion_tokens=int(sum(entry[3] for entry in models.values())),
         cost_usd=round(cost_usd, 6),

@@ -9,7 +9,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -66,7 +65,7 @@ def _endpoint(
 ) -> Callable[..., Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         body = await request.body()
-        return await run_in_threadpool(_serve, emulator, request, body, method, handler)
+        return await emulator.run(_serve, emulator, request, body, method, handler)
 
     return endpoint
 

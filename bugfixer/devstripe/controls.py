@@ -7,7 +7,6 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -128,7 +127,7 @@ def control_routes(emulator: Emulator) -> list[BaseRoute]:
                 error = StripeError(400, "Send a JSON object as the request body.")
                 return JSONResponse(error.body(), status_code=400)
         try:
-            result = await run_in_threadpool(action, emulator, body)
+            result = await emulator.run(action, emulator, body)
         except StripeError as error:
             return JSONResponse(error.body(), status_code=error.status)
         return JSONResponse(result)

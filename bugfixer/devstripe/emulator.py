@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import functools
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 
 from .store import Store, Tx
 from .webhooks import Dispatcher
 
+T = TypeVar("T")
 MOUNT_PATH = "/_stripe"
+# The emulator's blocking work runs on threads of its own: the app it stands in for
+# calls it from its own worker threads and waits, so sharing one pool could deadlock.
+WORKER_THREADS = 8
 WEBHOOK_PATH = "/stripe/webhook"
 
 
@@ -41,11 +49,17 @@ class Emulator:
     def __init__(self, *, db_path: str | Path, webhook_secret: str, webhook_url: str | None):
         self.store = Store(db_path)
         self.dispatcher = Dispatcher(self.store, webhook_secret)
+        self._executor = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="devstripe")
         self._learn_webhook_url = webhook_url is None
         self._learn_api_version = True
         if webhook_url is not None:
             with self.store.transaction() as tx:
                 tx.set_setting("webhook_url", webhook_url)
+
+    async def run(self, fn: Callable[..., T], /, *args: Any) -> T:
+        """Run blocking emulator work on the emulator's own threads."""
+        job = functools.partial(fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, job)
 
     @contextmanager
     def transaction(self, request: Request | None = None) -> Iterator[Tx]:

@@ -7,7 +7,6 @@ from html import escape
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -259,19 +258,17 @@ def page_routes(emulator: Emulator) -> list[BaseRoute]:
     async def checkout(request: Request) -> Response:
         session_id = request.path_params["session_id"]
         if request.method == "GET":
-            return await run_in_threadpool(_show_checkout, emulator, request, session_id)
+            return await emulator.run(_show_checkout, emulator, request, session_id)
         body = await request.body()
-        return await run_in_threadpool(_pay, emulator, request, session_id, body)
+        return await emulator.run(_pay, emulator, request, session_id, body)
 
     async def portal(request: Request) -> Response:
-        return await run_in_threadpool(
-            _show_portal, emulator, request, request.path_params["portal_id"]
-        )
+        return await emulator.run(_show_portal, emulator, request, request.path_params["portal_id"])
 
     async def portal_action(request: Request) -> Response:
         body = await request.body()
         params = request.path_params
-        return await run_in_threadpool(
+        return await emulator.run(
             _change_plan, emulator, request, params["portal_id"], params["action"], body
         )
 

@@ -46,13 +46,20 @@ def build_user_prompt(prompt: FixPrompt) -> str:
         parts += ["Error:", fenced(prompt.error, "text")]
     else:
         parts.append("Error: none given; find the bug by reading the code.")
+    if prompt.test.strip():
+        parts += [
+            "",
+            "This test is run right after the program and must pass (do not change it; "
+            "leave it out of your answer):",
+            fenced(prompt.test, prompt.language),
+        ]
     if prompt.feedback is not None:
         parts += [
             "",
             "Your previous fix was:",
             fenced(prompt.previous_fix or "", prompt.language),
             "",
-            "A checker rejected it with this message:",
+            "It was checked (parsed, and for Python run with the test) and failed:",
             fenced(prompt.feedback, "text"),
             "",
             "Correct the fix so that it passes the checker, and answer again in the same "

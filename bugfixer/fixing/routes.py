@@ -62,7 +62,11 @@ async def create_fix(
     the `bf_visitor` cookie between calls.
     """
     fix_input = service.validate_input(
-        code=body.code, error=body.error, language=body.language, settings=ctx.settings
+        code=body.code,
+        error=body.error,
+        language=body.language,
+        test=body.test,
+        settings=ctx.settings,
     )
     reservation = await _reserve(ctx, request, identity)
     result = await ctx.fixer.run(reservation=reservation, fix_input=fix_input)
@@ -175,7 +179,7 @@ async def _reserve(ctx: ContextDep, request: Request, identity: Identity) -> Res
 
 async def _form_values(request: Request) -> dict[str, object]:
     form = await request.form()
-    return {k: form.get(k) for k in ("code", "error", "language")}
+    return {k: form.get(k) for k in ("code", "error", "language", "test")}
 
 
 def _render_form(

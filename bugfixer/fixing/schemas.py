@@ -24,6 +24,11 @@ class FixRequest(BaseModel):
     code: StrictStr = Field(description="The buggy code (required).")
     error: StrictStr | None = Field(None, description="The error message or traceback.")
     language: StrictStr | None = Field(None, description="Language; detected when absent.")
+    test: StrictStr | None = Field(
+        None,
+        description="Optional Python test code run after the fixed program, which must pass "
+        "(e.g. `assert mid([3, 1, 2]) == 2`).",
+    )
 
 
 class Check(BaseModel):
@@ -34,8 +39,13 @@ class Check(BaseModel):
 
 
 class Verification(BaseModel):
-    ok: bool
+    ok: bool = Field(description="Every check that ran passed.")
     checks: list[Check]
+    reproduced: bool | None = Field(
+        None,
+        description="Whether running the original program raised the error that was given "
+        "(null when it was not run).",
+    )
 
 
 class UsagePublic(BaseModel):

@@ -11,7 +11,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -25,40 +25,19 @@ from bugfixer.analytics.events import record_event
 from bugfixer.billing.service import entitlement
 from bugfixer.config import Settings
 from bugfixer.db import Database, utcnow
-from bugfixer.errors import InputTooLarge, InvalidInput, ProviderUnavailable, QuotaExhaustedError
+from bugfixer.errors import InputTooLarge, InvalidInput, QuotaExhaustedError
 from bugfixer.fixing.languages import LANGUAGES, detect_language, normalize_language
-from bugfixer.fixing.models import Fix
-from bugfixer.fixing.providers import FixPrompt, Provider, ProviderError, ProviderReply
+from bugfixer.fixing.models import Fix, LlmCall
+from bugfixer.fixing.pipeline import Attempt, Call, Delta, FixInput, Pipeline, Retrying
+from bugfixer.fixing.providers import Provider
 from bugfixer.fixing.render import unified_diff
-from bugfixer.fixing.schemas import Check, FixResult, UsagePublic, Verification
-from bugfixer.fixing.streaming import ExplanationFilter
-from bugfixer.fixing.verify import failure_message, verify
+from bugfixer.fixing.schemas import FixResult, UsagePublic, Verification
 from bugfixer.metering import service as metering
 from bugfixer.metering.identity import Identity
 from bugfixer.metering.service import Allowance, QuotaExhausted, Reservation, Usage
+from bugfixer.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class FixInput:
-    code: str
-    error: str
-    language: str
-
-
-@dataclass(frozen=True)
-class Delta:
-    """A piece of the provider's answer as it arrives."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class Retrying:
-    """The first answer failed verification; the provider is asked once more."""
-
-    message: str
 
 
 @dataclass(frozen=True)
@@ -69,103 +48,32 @@ class Finished:
 FixEvent = Delta | Retrying | Finished
 
 
-@dataclass(frozen=True)
-class Attempt:
-    """The outcome of asking the provider (and once more after a failed check)."""
-
-    reply: ProviderReply
-    verification: Verification
-    tokens: tuple[int, int]
-
-    @property
-    def delivered(self) -> bool:
-        return self.verification.ok and self.reply.fixed_code is not None
-
-    @property
-    def fixed_code(self) -> str | None:
-        return self.reply.fixed_code if self.delivered else None
-
-    @property
-    def explanation(self) -> str:
-        if self.delivered or self.reply.fixed_code is None:
-            return self.reply.explanation
-        return (
-            "I could not produce a fix that passes verification: "
-            f"{failure_message(self.verification)} No free fix was used."
-        )
-
-
-async def attempt_fix(
-    *, provider: Provider, fix_input: FixInput, stream: bool = True
-) -> AsyncIterator[Delta | Retrying | Attempt]:
-    """Ask the provider, verify, and on a failed check ask once more with the checker's words.
-
-    Yields the text as it streams (when ``stream``), then one Attempt.
-    Raises ProviderUnavailable.
-    """
-    prompt = FixPrompt(code=fix_input.code, error=fix_input.error, language=fix_input.language)
-    prompt_tokens = completion_tokens = 0
-    for attempt in (1, 2):
-        reply: ProviderReply | None = None
-        asked = time.perf_counter()
-        try:
-            if not stream:
-                reply = await provider.complete(prompt)
-            else:
-                prose = ExplanationFilter()
-                async for item in provider.stream(prompt):
-                    if isinstance(item, ProviderReply):
-                        reply = item
-                        if shown := prose.finish():
-                            yield Delta(shown)
-                    elif item and (shown := prose.feed(item)):
-                        yield Delta(shown)
-        except ProviderError as exc:
-            log.warning("provider %s failed: %s", provider.name, exc)
-            raise ProviderUnavailable(
-                "The fixing service is unavailable right now; no free fix was used. "
-                "Please try again shortly."
-            ) from exc
-        finally:
-            timing.record("provider", (time.perf_counter() - asked) * 1000)
-        if reply is None:
-            raise ProviderUnavailable("The fixing service gave no answer; no free fix was used.")
-        prompt_tokens += reply.prompt_tokens
-        completion_tokens += reply.completion_tokens
-        if reply.fixed_code is None:
-            verification = Verification(
-                ok=False, checks=[Check(name="fix_found", ok=False, message="No confident fix.")]
-            )
-        else:
-            checked = time.perf_counter()
-            verification = verify(
-                language=fix_input.language, original=fix_input.code, fixed=reply.fixed_code
-            )
-            timing.record("verify", (time.perf_counter() - checked) * 1000)
-        if verification.ok or reply.fixed_code is None or attempt == 2:
-            yield Attempt(reply, verification, (prompt_tokens, completion_tokens))
-            return
-        message = failure_message(verification)
-        yield Retrying(message)
-        prompt = replace(prompt, feedback=message, previous_fix=reply.fixed_code)
-
-
 def validate_input(
-    *, code: object, error: object, language: object, settings: Settings
+    *,
+    code: object,
+    error: object,
+    language: object,
+    settings: Settings,
+    test: object = None,
 ) -> FixInput:
     """Check a fix request; every refusal names the field and the limit."""
     if not isinstance(code, str):
         raise InvalidInput("code must be a string")
-    if error is not None and not isinstance(error, str):
-        raise InvalidInput("error must be a string")
-    if language is not None and not isinstance(language, str):
-        raise InvalidInput("language must be a string")
+    for name, value in (("error", error), ("language", language), ("test", test)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidInput(f"{name} must be a string")
     error = error or ""
+    test = test or ""
+    assert isinstance(error, str) and isinstance(test, str)
     if not code.strip():
         raise InvalidInput("code is empty: paste the code that fails")
-    for name, value in (("code", code), ("error", error)):
+    for name, value in (("code", code), ("error", error), ("test", test)):
         if "\x00" in value:
             raise InvalidInput(f"{name} contains NUL bytes: paste text, not binary data")
+    if len(test) > settings.max_test_chars:
+        raise InputTooLarge(
+            f"test is {len(test):,} characters; the limit is {settings.max_test_chars:,}"
+        )
     if len(code) > settings.max_code_chars:
         raise InputTooLarge(
             f"code is {len(code):,} characters; the limit is {settings.max_code_chars:,}"
@@ -182,7 +90,7 @@ def validate_input(
             )
     else:
         lang = detect_language(code, error)
-    return FixInput(code=code, error=error, language=lang)
+    return FixInput(code=code, error=error, language=lang, test=test.strip("\n"))
 
 
 _INSERT_FIX = insert(Fix.__table__)
@@ -221,14 +129,18 @@ def settle_fix(
     fix: dict[str, Any],
     charge: dict[str, Any] | None,
     free_fixes: int,
+    calls: list[dict[str, Any]] | None = None,
     llm: dict[str, Any] | None = None,
 ) -> Usage:
-    """Save the fix and charge it (``charge`` holds the usage record), or give it back.
+    """Save the fix with the provider calls it took, and charge it (``charge`` holds the
+    usage record) or give it back.
 
     ``llm`` (provider, model, tokens, latency) goes into the product event, which is
     recorded for a fix that was not delivered too: its tokens were spent all the same.
     """
     session.execute(_INSERT_FIX, fix)
+    if calls:
+        session.execute(insert(LlmCall.__table__), [{"fix_id": fix["id"], **c} for c in calls])
     if charge is not None:
         metering.record_usage(session=session, reservation=reservation, fix_id=fix["id"], **charge)
     else:
@@ -255,16 +167,22 @@ def fix_event_properties(plan: str, fix: dict[str, Any], llm: dict[str, Any]) ->
         "prompt_tokens": llm.get("prompt_tokens", 0),
         "completion_tokens": llm.get("completion_tokens", 0),
         "latency_ms": llm.get("latency_ms", 0),
+        "llm_calls": llm.get("llm_calls", 1),
     }
 
 
 class Fixer:
     """Runs fixes with one provider against one database."""
 
-    def __init__(self, *, provider: Provider, db: Database, settings: Settings) -> None:
+    def __init__(
+        self, *, provider: Provider, db: Database, settings: Settings, sandbox: Sandbox
+    ) -> None:
         self.provider = provider
         self.db = db
         self.settings = settings
+        self.pipeline = Pipeline(
+            provider=provider, sandbox=sandbox, candidates=settings.fix_candidates
+        )
         self.grace = timedelta(days=settings.past_due_grace_days)
         self.allowance = Allowance(
             free_fixes=settings.free_fixes,
@@ -317,9 +235,7 @@ class Fixer:
         settled = False
         started = time.perf_counter()
         try:
-            async for event in attempt_fix(
-                provider=self.provider, fix_input=fix_input, stream=live
-            ):
+            async for event in self.pipeline.attempt(fix_input, stream=live):
                 if not isinstance(event, Attempt):
                     yield event
                     continue
@@ -327,6 +243,7 @@ class Fixer:
                 fix = self._saved_fix(reservation, fix_input, event)
                 llm = self._charge(event, latency_ms)
                 charge = llm if event.delivered else None
+                calls = [self._call_row(call) for call in event.calls]
                 settling = time.perf_counter()
                 # Shielded: a settlement that commits must be known to have committed.
                 with anyio.CancelScope(shield=True):
@@ -336,7 +253,8 @@ class Fixer:
                         fix=fix,
                         charge=charge,
                         free_fixes=self.settings.free_fixes,
-                        llm=llm,
+                        calls=calls,
+                        llm={**llm, "llm_calls": len(calls)},
                     )
                     settled = True
                 timing.record("settle", (time.perf_counter() - settling) * 1000)
@@ -357,6 +275,7 @@ class Fixer:
             "language": fix_input.language,
             "code": fix_input.code,
             "error": fix_input.error,
+            "test": fix_input.test,
             "explanation": attempt.explanation,
             "fixed_code": attempt.fixed_code,
             "diff": unified_diff(fix_input.code, attempt.fixed_code),
@@ -375,6 +294,20 @@ class Fixer:
             "completion_tokens": completion_tokens,
             "latency_ms": latency_ms,
             "cost_microusd": self._cost_microusd(attempt.reply.model, attempt.tokens),
+        }
+
+    def _call_row(self, call: Call) -> dict[str, Any]:
+        return {
+            "provider": self.provider.name,
+            "model": call.model,
+            "purpose": call.purpose,
+            "prompt_tokens": call.prompt_tokens,
+            "completion_tokens": call.completion_tokens,
+            "cost_microusd": self._cost_microusd(
+                call.model, (call.prompt_tokens, call.completion_tokens)
+            ),
+            "latency_ms": call.latency_ms,
+            "created_at": utcnow(),
         }
 
     def _cost_microusd(self, model: str, tokens: tuple[int, int]) -> int:

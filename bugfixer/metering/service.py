@@ -121,15 +121,26 @@ def usage_for(*, session: Session, trial_id: int | None, limit: int) -> Usage:
     return Usage(used=used, limit=limit, remaining=max(0, limit - used))
 
 
-def trial_for_fingerprint(*, session: Session, fingerprint: str) -> int:
-    """The trial of this fingerprint, created on first sight: one upsert, safe under races."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(_trials).values(fingerprint=fingerprint, free_used=0, created_at=utcnow())
+def _upsert_fingerprint(dialect_name: str):  # type: ignore[no-untyped-def]
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    stmt = dialect.insert(_trials).values(
+        fingerprint=bindparam("fp"), free_used=0, created_at=bindparam("now")
+    )
     # A no-op update on conflict, so RETURNING yields the existing row's id too.
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=["fingerprint"], set_={"fingerprint": stmt.excluded.fingerprint}
     ).returning(_trials.c.id)
-    return session.execute(stmt).scalar_one()
+
+
+# Built once per dialect: building an upsert (its ``excluded`` columns) costs far more
+# than running it.
+_UPSERT_FINGERPRINT = {name: _upsert_fingerprint(name) for name in ("sqlite", "postgresql")}
+
+
+def trial_for_fingerprint(*, session: Session, fingerprint: str) -> int:
+    """The trial of this fingerprint, created on first sight: one upsert, safe under races."""
+    stmt = _UPSERT_FINGERPRINT[session.get_bind().dialect.name]
+    return session.execute(stmt, {"fp": fingerprint, "now": utcnow()}).scalar_one()
 
 
 def trial_for_browser(
@@ -229,12 +240,15 @@ def _expire_for_trial(session: Session, trial_id: int, now: datetime) -> None:
         _give_back(session, trial_id, len(expired))
 
 
+_GIVE_BACK_N = (
+    update(_trials)
+    .where(_trials.c.id == bindparam("trial_id"), _trials.c.free_used >= bindparam("n"))
+    .values(free_used=_trials.c.free_used - bindparam("n"))
+)
+
+
 def _give_back(session: Session, trial_id: int, n: int) -> None:
-    session.execute(
-        update(_trials)
-        .where(_trials.c.id == trial_id, _trials.c.free_used >= n)
-        .values(free_used=_trials.c.free_used - n)
-    )
+    session.execute(_GIVE_BACK_N, {"trial_id": trial_id, "n": n})
 
 
 def expire_pending(*, session: Session, now: datetime | None = None) -> int:

@@ -1,4 +1,5 @@
-"""pending fixes with an expiry, and the network of anonymous free fixes
+"""pending fixes with an expiry, the network of anonymous free fixes, API keys' last use,
+the user's test and every LLM call of a fix
 
 Revision ID: b4c1d2e3f405
 Revises: 7a0677d8cfbe
@@ -39,9 +40,39 @@ def upgrade() -> None:
     with op.batch_alter_table("usage_records") as batch:
         batch.add_column(sa.Column("network", sa.String(length=64), nullable=True))
         batch.create_index("ix_usage_records_network_created_at", ["network", "created_at"])
+    with op.batch_alter_table("api_keys") as batch:
+        batch.add_column(
+            sa.Column("last_used_at", bugfixer.db.UTCDateTime(timezone=True), nullable=True)
+        )
+    with op.batch_alter_table("fixes") as batch:
+        batch.add_column(sa.Column("test", sa.Text(), server_default="", nullable=False))
+    op.create_table(
+        "llm_calls",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("fix_id", sa.String(length=32), nullable=False),
+        sa.Column("provider", sa.String(length=32), nullable=False),
+        sa.Column("model", sa.String(length=128), nullable=False),
+        sa.Column("purpose", sa.String(length=16), nullable=False),
+        sa.Column("prompt_tokens", sa.Integer(), nullable=False),
+        sa.Column("completion_tokens", sa.Integer(), nullable=False),
+        sa.Column("cost_microusd", sa.Integer(), nullable=False),
+        sa.Column("latency_ms", sa.Integer(), nullable=False),
+        sa.Column("created_at", bugfixer.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["fix_id"], ["fixes.id"], name=op.f("fk_llm_calls_fix_id_fixes")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_llm_calls")),
+    )
+    op.create_index(op.f("ix_llm_calls_fix_id"), "llm_calls", ["fix_id"], unique=False)
+    op.create_index(op.f("ix_llm_calls_created_at"), "llm_calls", ["created_at"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_llm_calls_created_at"), table_name="llm_calls")
+    op.drop_index(op.f("ix_llm_calls_fix_id"), table_name="llm_calls")
+    op.drop_table("llm_calls")
+    with op.batch_alter_table("fixes") as batch:
+        batch.drop_column("test")
+    with op.batch_alter_table("api_keys") as batch:
+        batch.drop_column("last_used_at")
     with op.batch_alter_table("usage_records") as batch:
         batch.drop_index("ix_usage_records_network_created_at")
         batch.drop_column("network")

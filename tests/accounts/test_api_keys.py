@@ -24,6 +24,36 @@ def test_new_key_is_shown_once_and_listed_by_prefix_only(auth, client):
     assert key[:10] in page and "laptop" in page
 
 
+def test_reloading_after_creating_a_key_creates_no_other_and_hides_it(auth, client):
+    auth.signup()
+    token = csrf_token(client, "/account")
+    created = client.post(
+        "/account/api-keys", data={"name": "ci", "csrf_token": token}, follow_redirects=False
+    )
+    assert created.status_code == 303
+    assert created.headers["location"].startswith("/account/api-keys")
+    shown = client.get("/account/api-keys")
+    assert shown.status_code == 200 and shown.headers["cache-control"] == "no-store"
+    key = re.search(r'id="new-api-key">([^<]+)<', shown.text).group(1)
+    reloaded = client.get("/account/api-keys")
+    assert reloaded.status_code == 200
+    assert key not in reloaded.text
+    assert len(re.findall(r"/account/api-keys/\d+/revoke", reloaded.text)) == 1
+
+
+def test_a_key_remembers_when_it_was_last_used(auth, client, app):
+    from bugfixer.accounts.models import ApiKey
+
+    auth.signup()
+    key = create_key(client)
+    with app.state.ctx.db.session() as s:
+        assert s.query(ApiKey).one().last_used_at is None
+    headers = {"Authorization": f"Bearer {key}"}
+    assert client.post("/api/v1/fixes", json={"code": BROKEN}, headers=headers).status_code == 200
+    with app.state.ctx.db.session() as s:
+        assert s.query(ApiKey).one().last_used_at is not None
+
+
 def test_bearer_key_uses_the_accounts_quota_without_cookies(auth, client):
     auth.signup()
     key = create_key(client)

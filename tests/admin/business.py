@@ -49,7 +49,9 @@ def build(site: Site) -> Business:
         latency = next(clock) * 100  # 100, 200, ... in the order the fixes are made
         business.latencies.append(latency)
         tokens = FIXED_TOKENS if fixed else NO_FIX_TOKENS
-        site.fix(identity, fixed=fixed, tokens=tokens, latency_ms=latency)
+        # A fix that failed its checks took a repair: two calls to the provider.
+        calls = 1 if fixed else 2
+        site.fix(identity, fixed=fixed, tokens=tokens, latency_ms=latency, calls=calls)
 
     def anonymous(browser: httpx.Client) -> Identity:
         return Identity(visitor_id=site.visitor_of(browser))

@@ -78,6 +78,7 @@ class Site:
         fixed: bool = True,
         tokens: tuple[int, int] = (1000, 400),
         latency_ms: int = 100,
+        calls: int = 1,
     ) -> Reservation:
         """One fix through the fix flow's units of work, with known tokens and time."""
         fixer = self.ctx.fixer
@@ -92,13 +93,14 @@ class Site:
             "latency_ms": latency_ms,
             "cost_microusd": 0,
         }
+        event = {**llm, "llm_calls": calls}
         self.ctx.db.write_now(
             settle_fix,
             reservation=reservation,
             fix=fix_row(reservation, fixed=fixed),
             charge=llm if fixed else None,
             free_fixes=self.ctx.settings.free_fixes,
-            llm=llm,
+            llm=event,
         )
         return reservation
 

@@ -115,7 +115,7 @@ def test_fix_failing_verification_is_asked_again_with_the_checkers_message(clien
     assert body["fixed_code"] == FIXED
     assert fake.request_count == 2
     second = fake.requests[1]["messages"][-1]["content"]
-    assert "A checker rejected it" in second
+    assert "It was checked" in second and "failed" in second
     assert "SyntaxError on line 1" in second
     assert "def greet(name:" in second
     assert body["usage"]["remaining"] == 2

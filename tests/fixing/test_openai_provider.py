@@ -82,8 +82,13 @@ def failure(settings: Settings, prompt: FixPrompt = PROMPT) -> str:
     return str(caught.value)
 
 
-def test_provider_is_registered_as_openai() -> None:
-    assert OpenAICompatibleProvider.name == "openai"
+def test_provider_is_registered_as_openai(fake: FakeLLM, tmp_path: Path) -> None:
+    from bugfixer.fixing.providers import build_provider, provider_names
+
+    assert "openai" in provider_names()
+    settings = make_settings(fake.base_url, tmp_path)
+    assert settings.llm_provider == "openai"
+    assert type(build_provider(settings)) is OpenAICompatibleProvider
 
 
 def test_good_reply_is_parsed_and_tokens_are_counted(fake: FakeLLM, tmp_path: Path) -> None:

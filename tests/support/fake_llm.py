@@ -65,8 +65,9 @@ DROP = _Drop()
 Item = str | Error | Delay | _Drop
 
 
-def default_fixer(body: dict[str, Any]) -> str:
-    """Answer a fix request in the requested format, echoing the user's code unchanged."""
+def default_fixer(body: dict[str, Any], replace: tuple[str, str] | None = None) -> str:
+    """Answer a fix request in the requested format, echoing the user's code unchanged
+    (or with ``replace`` = (old, new) applied: a "fix" for benchmarks)."""
     user = next(
         (m.get("content") or "" for m in reversed(body.get("messages", [])) if m["role"] == "user"),
         "",
@@ -75,6 +76,8 @@ def default_fixer(body: dict[str, Any]) -> str:
     if match is None:
         return "### Explanation\nI could not find any code in the request.\n"
     fence, language, code = match.groups()
+    if replace is not None:
+        code = code.replace(*replace)
     return (
         "### Explanation\n"
         "The fake model found nothing to change, so the code is returned as it was.\n\n"
@@ -100,12 +103,14 @@ class FakeLLM:
         *,
         delay_s: float = 0.0,
         reject_stream_options: bool = False,
+        supports_n: bool = True,
         model: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.delay_s = delay_s
         self.reject_stream_options = reject_stream_options
+        self.supports_n = supports_n
         self.model = model
         self.host = host
         self.port = port
@@ -119,6 +124,7 @@ class FakeLLM:
             routes=[
                 Route("/v1/chat/completions", self._chat_completions, methods=["POST"]),
                 Route("/v1/models", self._models, methods=["GET"]),
+                Route("/_stats", self._stats, methods=["GET"]),
             ]
         )
 
@@ -197,6 +203,10 @@ class FakeLLM:
 
     # -- the API -----------------------------------------------------------------------
 
+    async def _stats(self, request: Request) -> Response:
+        """How many completions were asked for: benchmarks count LLM calls here."""
+        return JSONResponse({"requests": self.request_count})
+
     async def _models(self, request: Request) -> Response:
         model = self.model or "fake-model"
         return JSONResponse({"object": "list", "data": [{"id": model, "object": "model"}]})
@@ -221,12 +231,21 @@ class FakeLLM:
         if body.get("stream") and body.get("stream_options") and self.reject_stream_options:
             return _error_response(Error(400, "Unrecognized request argument: stream_options"))
         text = item if isinstance(item, str) else self._default_text(body)
+        texts = [text]
+        n = int(body.get("n") or 1)
+        if n > 1 and self.supports_n and not body.get("stream"):
+            # Several choices in one answer: each takes the next scripted text.
+            with self._lock:
+                for _ in range(n - 1):
+                    extra = self._script.popleft() if self._script else None
+                    texts.append(extra if isinstance(extra, str) else self._default_text(body))
         model = self.model or body.get("model") or "fake-model"
         prompt_tokens = sum(count_tokens(str(m.get("content", ""))) for m in body["messages"])
+        completion_tokens = sum(count_tokens(t) for t in texts)
         usage = {
             "prompt_tokens": prompt_tokens,
-            "completion_tokens": count_tokens(text),
-            "total_tokens": prompt_tokens + count_tokens(text),
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
         }
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -242,10 +261,11 @@ class FakeLLM:
                 "model": model,
                 "choices": [
                     {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": text},
+                        "index": index,
+                        "message": {"role": "assistant", "content": choice},
                         "finish_reason": "stop",
                     }
+                    for index, choice in enumerate(texts)
                 ],
                 "usage": usage,
             }
@@ -314,8 +334,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8001, help="Port to listen on.")
     parser.add_argument("--delay", type=float, default=0.0, help="Seconds before each answer.")
     parser.add_argument("--model", default=None, help="Model name to report (default: echo).")
+    parser.add_argument(
+        "--replace",
+        nargs=2,
+        metavar=("OLD", "NEW"),
+        help="Answer with the user's code where OLD is replaced by NEW (a fix for benchmarks).",
+    )
     args = parser.parse_args(argv)
-    fake = FakeLLM(delay_s=args.delay, model=args.model, host=args.host, port=args.port)
+    pair = tuple(args.replace) if args.replace else None
+    fake = FakeLLM(
+        (lambda body: default_fixer(body, pair)) if pair else None,  # type: ignore[arg-type]
+        delay_s=args.delay,
+        model=args.model,
+        host=args.host,
+        port=args.port,
+    )
     print(f"fake LLM serving on {fake.base_url}", flush=True)
     fake.serve_forever()
 

@@ -7,15 +7,15 @@ must compile and use no name the original didn't already leave undefined.
 from __future__ import annotations
 
 import ast
-import difflib
 import re
 from collections.abc import Callable
 
 from bugfixer.fixing.builtin import rules_indent, rules_syntax, rules_typos
 from bugfixer.fixing.builtin.errors import Hint, explain_error, parse_error
-from bugfixer.fixing.builtin.imports import missing_import
+from bugfixer.fixing.builtin.imports import import_line, missing_import
 from bugfixer.fixing.builtin.model import BuiltinFix, Change
 from bugfixer.fixing.builtin.rules_attrs import misspelled_attribute
+from bugfixer.fixing.builtin.rules_imports import misspelled_import
 from bugfixer.fixing.builtin.rules_names import (
     bare_print,
     missing_self,
@@ -26,6 +26,7 @@ from bugfixer.fixing.builtin.rules_names import (
 from bugfixer.fixing.builtin.rules_syntax import Ctx
 from bugfixer.fixing.builtin.rules_types import input_to_int, str_int_concat
 from bugfixer.fixing.builtin.source import compile_error, parse, undefined_set
+from bugfixer.fixing.builtin.work import Work, explanation
 
 MAX_SYNTAX_PASSES = 40
 MAX_SEMANTIC_PASSES = 5
@@ -42,6 +43,7 @@ SYNTAX_RULES = (
 SemanticRule = Callable[[str, ast.Module, Hint], Change | None]
 # Imports go last so that line numbers in earlier notes still match the user's code.
 SEMANTIC_RULES: tuple[SemanticRule, ...] = (
+    misspelled_import,
     print_chevron,
     bare_print,
     missing_self,
@@ -52,35 +54,6 @@ SEMANTIC_RULES: tuple[SemanticRule, ...] = (
     str_int_concat,
     missing_import,
 )
-
-
-class _Work:
-    """The code being fixed, plus notes whose line numbers refer to the original."""
-
-    def __init__(self, text: str) -> None:
-        self.text = self.origin_text = text
-        self.origin: list[int | None] = list(range(1, text.count("\n") + 2))
-        self.notes: list[tuple[int | None, str]] = []
-        self.rules: list[str] = []
-
-    def apply(self, fix: Change) -> None:
-        for note in fix.notes:
-            line = None
-            if note.line is not None and 1 <= note.line <= len(self.origin):
-                line = self.origin[note.line - 1]
-            self.notes.append((line, note.text))
-        if fix.rule not in self.rules:
-            self.rules.append(fix.rule)
-        old, new = self.text.split("\n"), fix.code.split("\n")
-        origin: list[int | None] = []
-        matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-            if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
-                origin += self.origin[i1:i2]
-            else:
-                origin += [None] * (j2 - j1)
-        self.origin = origin
-        self.text = fix.code
 
 
 def _rank(code: str, before: SyntaxError) -> int | None:
@@ -98,7 +71,7 @@ def _rank(code: str, before: SyntaxError) -> int | None:
     return None
 
 
-def _fix_syntax(work: _Work) -> SyntaxError | None:
+def _fix_syntax(work: Work) -> SyntaxError | None:
     """Apply syntax rules until the code compiles; return the error left if it doesn't."""
     seen = {work.text}
     for _ in range(MAX_SYNTAX_PASSES):
@@ -123,7 +96,7 @@ def _fix_syntax(work: _Work) -> SyntaxError | None:
     return compile_error(work.text)
 
 
-def _fix_semantics(work: _Work, hint: Hint) -> None:
+def _fix_semantics(work: Work, hint: Hint) -> None:
     # The pasted error describes one failure: once a rule has acted on it, later passes
     # of that rule work from the code alone, so a stale hint can't trigger a second fix.
     used: set[SemanticRule] = set()
@@ -138,7 +111,7 @@ def _fix_semantics(work: _Work, hint: Hint) -> None:
             if fix is None or fix.code == work.text or compile_error(fix.code) is not None:
                 continue
             after = undefined_set(fix.code)
-            if after is None or not after <= before:
+            if after is None or not _importable(after - before, fix.code):
                 continue
             work.apply(fix)
             used.add(rule)
@@ -147,13 +120,11 @@ def _fix_semantics(work: _Work, hint: Hint) -> None:
             return
 
 
-def _explanation(notes: list[tuple[int | None, str]]) -> str:
-    ordered = sorted(notes, key=lambda n: (n[0] is None, n[0] or 0))
-    bullets = [f"Line {line}: {text}" if line else text for line, text in ordered]
-    bullets = [b[0].upper() + b[1:] for b in bullets]
-    if len(bullets) == 1:
-        return bullets[0]
-    return f"I made {len(bullets)} fixes:\n" + "\n".join(f"- {b}" for b in bullets)
+def _importable(names: frozenset[str], code: str) -> bool:
+    """New undefined names are acceptable only if a later pass can import them
+    (``maths.sqrt`` renamed to ``math.sqrt`` still needs ``import math``)."""
+    tree = parse(code) if names else None
+    return not names or (tree is not None and all(import_line(tree, n) for n in names))
 
 
 def _no_fix(hint: Hint, reason: str) -> BuiltinFix:
@@ -164,7 +135,7 @@ def _no_fix(hint: Hint, reason: str) -> BuiltinFix:
     return BuiltinFix(fixed_code=None, explanation=text.strip(), rules=())
 
 
-def _why_not(err: SyntaxError | None, hint: Hint, work: _Work) -> str:
+def _why_not(err: SyntaxError | None, hint: Hint, work: Work) -> str:
     missing = sorted(undefined_set(work.text) or ()) if err is None else []
     if missing:
         names = ", ".join(f"`{name}`" for name in missing[:5])
@@ -192,19 +163,20 @@ def _why_not(err: SyntaxError | None, hint: Hint, work: _Work) -> str:
     )
 
 
-def fix_python(code: str, error: str = "") -> BuiltinFix:
+def fix_python(code: str, error: str = "", *, hint: Hint | None = None) -> BuiltinFix:
     """Fix common Python mistakes in ``code``, using ``error`` (a traceback) as a hint.
 
     Deterministic and offline; the user's code is compiled to check candidate fixes
-    but never executed.
+    but never executed. ``hint`` replaces the parsed ``error`` when the failure is
+    already known (the sandbox saw it).
     """
-    hint = parse_error(error)
+    hint = hint or parse_error(error)
     if not code.strip():
         return _no_fix(hint, "There is no code to look at.")
     if len(code) > MAX_CHARS:
         return _no_fix(hint, f"The code is longer than {MAX_CHARS:,} characters.")
     newline = "\r\n" if "\r\n" in code else "\n"
-    work = _Work(code.replace("\r\n", "\n"))
+    work = Work(code.replace("\r\n", "\n"))
     try:
         err = _fix_syntax(work)
         if err is None:
@@ -221,6 +193,7 @@ def fix_python(code: str, error: str = "") -> BuiltinFix:
         return _no_fix(hint, "The only repair I found would create a name that doesn't exist.")
     return BuiltinFix(
         fixed_code=work.text.replace("\n", newline),
-        explanation=_explanation(work.notes),
+        explanation=explanation(work.notes),
         rules=tuple(work.rules),
+        notes=tuple(work.notes),
     )

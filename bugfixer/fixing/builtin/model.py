@@ -12,6 +12,8 @@ class BuiltinFix:
     fixed_code: str | None
     explanation: str
     rules: tuple[str, ...]
+    # ``(line, sentence)`` pairs behind the explanation, lines numbered in the input.
+    notes: tuple[tuple[int | None, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -179,7 +179,8 @@ def misspelled_name(text: str, tree: ast.Module, hint: Hint) -> Change | None:
         if mentioned and suggested in user | others and plausible(name, suggested, user):
             fixed = suggested
         else:
-            fixed = closest(name, user, others)
+            # ``maths.sqrt``: used as a module, so a module is as likely as a local name.
+            fixed = closest(name, user | (set(MODULES) if as_module else set()), others)
         if fixed is None:
             continue
         for node in nodes:

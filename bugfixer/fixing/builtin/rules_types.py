@@ -97,8 +97,31 @@ def _hinted_line(hint: Hint) -> int | None:
     return None
 
 
+def _digit_texts(tree: ast.Module) -> set[str]:
+    """Names only ever bound to text that holds a number (``extra = "3"``): adding a
+    number to one of those may mean arithmetic as much as joining text, so it is left
+    to a fix that can be run and checked."""
+    values: dict[str, list[ast.AST]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    values.setdefault(target.id, []).append(node.value)
+    return {
+        name
+        for name, bound in values.items()
+        if all(
+            isinstance(v, ast.Constant)
+            and isinstance(v.value, str)
+            and re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", v.value)
+            for v in bound
+        )
+    }
+
+
 def str_int_concat(text: str, tree: ast.Module, hint: Hint) -> Change | None:
     lines, kinds, inputs = text.split("\n"), name_kinds(tree), input_names(tree)
+    digit_names = _digit_texts(tree)
     hinted = _hinted_line(hint)
     numbers: list[ast.AST] = []
     unknown: list[ast.AST] = []
@@ -112,7 +135,9 @@ def str_int_concat(text: str, tree: ast.Module, hint: Hint) -> Change | None:
         for text_side, other in pairs:
             if kind(text_side, kinds) != "str" or other.lineno != other.end_lineno:
                 continue
-            if isinstance(text_side, ast.Name) and text_side.id in inputs:
+            if isinstance(text_side, ast.Name) and (
+                text_side.id in inputs or text_side.id in digit_names
+            ):
                 continue
             other_kind = kind(other, kinds)
             if other_kind in NUMERIC:

@@ -85,7 +85,8 @@ def closest(name: str, user: set[str], others: frozenset[str] | set[str]) -> str
         return None
     # Swapped letters score low with difflib but are the commonest typo; names the
     # user defined nearby are likelier intentions than builtins.
-    scores = {n: 0.9 for n in pool if len(n) == len(name) and sorted(n) == sorted(name)}
+    scores = {n: 0.8 for n in pool - _CONSTANTS if len(name) >= 3 and one_edit(name, n)}
+    scores |= {n: 0.9 for n in pool if len(n) == len(name) and sorted(n) == sorted(name)}
     scores |= {n: 0.95 for n in pool if _plain(n) == _plain(name)}
     for n in difflib.get_close_matches(name, sorted(pool - _CONSTANTS), n=5, cutoff=0.8):
         scores[n] = max(scores.get(n, 0.0), difflib.SequenceMatcher(None, name, n).ratio())
@@ -100,3 +101,17 @@ def closest(name: str, user: set[str], others: frozenset[str] | set[str]) -> str
     if len(scored) > 1 and scored[1][:2] == scored[0][:2]:
         return None
     return scored[0][2]
+
+
+def one_edit(a: str, b: str) -> bool:
+    """Exactly one insertion, deletion, substitution or swap of neighbours apart."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        if len(diff) == 1:
+            return True
+        i, j = diff if len(diff) == 2 else (0, 0)
+        return len(diff) == 2 and j == i + 1 and a[i] == b[j] and a[j] == b[i]
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))

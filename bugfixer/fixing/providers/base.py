@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -9,19 +10,22 @@ from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from bugfixer.config import Settings
+    from bugfixer.sandbox import Sandbox
 
 
 @dataclass(frozen=True)
 class FixPrompt:
     """What a provider is asked to fix.
 
+    ``test`` is the user's own test, appended after the program, which must pass.
     ``feedback`` and ``previous_fix`` are set on the single repair retry, after the
-    verifier rejected ``previous_fix`` with the message in ``feedback``.
+    checks rejected ``previous_fix`` with the message in ``feedback``.
     """
 
     code: str
     error: str
     language: str
+    test: str = ""
     feedback: str | None = None
     previous_fix: str | None = None
 
@@ -49,10 +53,16 @@ class Provider(ABC):
 
     @classmethod
     @abstractmethod
-    def from_settings(cls, settings: Settings) -> Provider: ...
+    def from_settings(cls, settings: Settings, *, sandbox: Sandbox | None = None) -> Provider:
+        """Build from settings; ``sandbox`` runs code for providers that use one."""
 
     @abstractmethod
     async def complete(self, prompt: FixPrompt) -> ProviderReply: ...
+
+    async def complete_many(self, prompt: FixPrompt, n: int) -> list[ProviderReply]:
+        """``n`` independent answers. Providers that can ask for several in one request
+        (``n`` in Chat Completions) override this; others ask ``n`` times at once."""
+        return list(await asyncio.gather(*(self.complete(prompt) for _ in range(n))))
 
     async def stream(self, prompt: FixPrompt) -> AsyncIterator[str | ProviderReply]:
         """Yield text as it is produced, then the final ProviderReply last.
@@ -86,7 +96,8 @@ def provider_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def build_provider(settings: Settings) -> Provider:
+def build_provider(settings: Settings, *, sandbox: Sandbox | None = None) -> Provider:
+    """The configured provider; ``sandbox`` overrides the one built from the settings."""
     _load_builtin_providers()
     try:
         cls = _REGISTRY[settings.llm_provider]
@@ -94,7 +105,7 @@ def build_provider(settings: Settings) -> Provider:
         raise ValueError(
             f"BUGFIXER_LLM_PROVIDER={settings.llm_provider!r} is not one of {sorted(_REGISTRY)}"
         ) from None
-    return cls.from_settings(settings)
+    return cls.from_settings(settings, sandbox=sandbox)
 
 
 def _load_builtin_providers() -> None:

@@ -6,24 +6,34 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from bugfixer.fixing.builtin import fix_python
+from bugfixer.fixing.builtin.search import Runner, not_run, search_fix
 from bugfixer.fixing.languages import LANGUAGES
 from bugfixer.fixing.providers.base import FixPrompt, Provider, ProviderReply, register
+from bugfixer.sandbox import Sandbox
 
 if TYPE_CHECKING:
     from bugfixer.config import Settings
 
 _PYTHON = {"python", "python3", "py", "python 3"}
+_OFF = "I couldn't run the fixed program because the sandbox that runs code is turned off here."
 
 
 @register("builtin")
 class BuiltinProvider(Provider):
-    """Answers instantly and for free, but only for the Python mistakes its rules know."""
+    """Answers quickly and for free, but only for the Python mistakes its rules know.
+
+    With a sandbox it runs the program to see the error and runs every candidate fix
+    before answering; without one it falls back to rules that are checked statically.
+    """
 
     model = "builtin-rules-1"
 
+    def __init__(self, sandbox: Runner | None = None) -> None:
+        self._sandbox = sandbox
+
     @classmethod
-    def from_settings(cls, settings: Settings) -> BuiltinProvider:
-        return cls()
+    def from_settings(cls, settings: Settings, *, sandbox: Runner | None = None) -> BuiltinProvider:
+        return cls(sandbox if sandbox is not None else Sandbox.from_settings(settings))
 
     async def complete(self, prompt: FixPrompt) -> ProviderReply:
         language = prompt.language.strip().lower()
@@ -36,20 +46,32 @@ class BuiltinProvider(Provider):
                 "endpoint other than OpenAI).",
                 None,
             )
-        # Compiling candidate fixes is CPU work; keep it off the event loop.
         if prompt.feedback:
-            return await asyncio.to_thread(self._retry, prompt)
-        result = await asyncio.to_thread(fix_python, prompt.code, prompt.error)
+            return await self._retry(prompt)
+        if self._sandbox is not None and self._sandbox.enabled:
+            result = await search_fix(prompt.code, prompt.error, prompt.test, self._sandbox)
+        else:
+            # Compiling candidate fixes is CPU work; keep it off the event loop.
+            result = await asyncio.to_thread(fix_python, prompt.code, prompt.error)
+            result = not_run(result, _OFF)
         return self._reply(result.explanation, result.fixed_code)
 
-    def _retry(self, prompt: FixPrompt) -> ProviderReply:
+    async def _retry(self, prompt: FixPrompt) -> ProviderReply:
         """A repair retry: the rules are deterministic, so only a different input can help.
 
         Starting from the rejected fix with the verifier's message as the error lets the
         rules repair what the first pass left; if that gives nothing new, say so.
         """
         if prompt.previous_fix:
-            result = fix_python(prompt.previous_fix, prompt.feedback or "")
+            if self._sandbox is not None and self._sandbox.enabled:
+                result = await search_fix(
+                    prompt.previous_fix, prompt.feedback or "", prompt.test, self._sandbox
+                )
+            else:
+                result = await asyncio.to_thread(
+                    fix_python, prompt.previous_fix, prompt.feedback or ""
+                )
+                result = not_run(result, _OFF)
             if result.fixed_code is not None and result.fixed_code != prompt.previous_fix:
                 return self._reply(result.explanation, result.fixed_code)
         return self._reply(

@@ -28,6 +28,7 @@ from bugfixer.fixing.providers.base import (
 
 if TYPE_CHECKING:
     from bugfixer.config import Settings
+    from bugfixer.sandbox import Sandbox
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,9 @@ class OpenAICompatibleProvider(Provider):
         self._unsupported: set[str] = set()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> OpenAICompatibleProvider:
+    def from_settings(
+        cls, settings: Settings, *, sandbox: Sandbox | None = None
+    ) -> OpenAICompatibleProvider:
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
         return cls(
             base_url=settings.llm_base_url or None,
@@ -100,6 +103,27 @@ class OpenAICompatibleProvider(Provider):
             logger.warning("LLM answer from %s was cut off at the token limit", self._endpoint)
         usage = getattr(response, "usage", None)
         return self._reply(text, prompt, response.model, usage)
+
+    async def complete_many(self, prompt: FixPrompt, n: int) -> list[ProviderReply]:
+        """Several answers in one request (``n``); servers without ``n`` are asked n times."""
+        if n <= 1 or "n" in self._unsupported:
+            return await super().complete_many(prompt, n)
+        response = await self._create(prompt, stream=False, n=n)
+        replies: list[ProviderReply] = []
+        usage = getattr(response, "usage", None)
+        for choice in getattr(response, "choices", None) or []:
+            text = (choice.message.content if choice.message else None) or ""
+            if isinstance(text, str) and text.strip():
+                # The request's tokens are counted once, on its first answer.
+                replies.append(
+                    self._reply(text, prompt, response.model, None if replies else usage)
+                )
+        if len(replies) < n:
+            if not replies:
+                logger.info("%s ignored n=%d; asking %d times instead", self._endpoint, n, n)
+                self._unsupported.add("n")
+            replies += await super().complete_many(prompt, n - len(replies))
+        return replies[:n]
 
     async def stream(self, prompt: FixPrompt) -> AsyncIterator[str | ProviderReply]:
         chunks = await self._create(prompt, stream=True)
@@ -132,11 +156,12 @@ class OpenAICompatibleProvider(Provider):
 
     # -- internals ---------------------------------------------------------------------
 
-    async def _create(self, prompt: FixPrompt, *, stream: bool) -> Any:
+    async def _create(self, prompt: FixPrompt, *, stream: bool, n: int = 1) -> Any:
         """One Chat Completions call; an option the server rejects is dropped and retried once."""
         dropped: set[str] = set()
         while True:
-            options: dict[str, Any] = {"temperature": 0}
+            # Several candidates need some variety; one answer is best taken greedily.
+            options: dict[str, Any] = {"temperature": 0} if n == 1 else {"temperature": 0.7, "n": n}
             if stream:
                 options.update(stream=True, stream_options={"include_usage": True})
             for name in self._unsupported | dropped:
@@ -220,6 +245,8 @@ def _rejected_option(exc: openai.BadRequestError, options: dict[str, Any]) -> st
     """The optional parameter a 400 most likely objects to, if any is left to drop."""
     if "stream_options" in options:
         return "stream_options"
+    if "n" in options:
+        return "n"
     if "temperature" in options and "temperature" in str(exc.message).lower():
         return "temperature"
     return None
