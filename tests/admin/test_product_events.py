@@ -71,6 +71,7 @@ def test_a_browser_is_followed_from_its_first_view_to_its_sign_up(client):
         "prompt_tokens": 10,
         "completion_tokens": 5,
         "latency_ms": found[1].properties["latency_ms"],
+        "llm_calls": 1,
     }
     assert found[4].properties == {"via": "402"} and found[6].properties == {"via": "pricing"}
 
