@@ -219,13 +219,22 @@ def reserve_free_fix(
     )
 
 
-def _check_network_cap(session: Session, network: str, allowance: Allowance, trial_id: int) -> None:
-    """All anonymous free fixes of one network in a rolling day share one cap."""
+def _lock_network(session: Session, network: str) -> None:
+    """Serialise reservations from one network until commit (PostgreSQL), so the cap's
+    count cannot be raced. SQLite writers are already serialised by BEGIN IMMEDIATE.
+
+    Taken before any row lock of the reservation (and again, harmlessly, by the cap
+    check): a browser's first fix locks its trial row before the cap check while its
+    next fixes lock the cap first, and two orders of the same locks deadlock.
+    """
     if session.get_bind().dialect.name == "postgresql":
-        # Serialises reservations from one network until commit, so the count below
-        # cannot be raced. SQLite writers are already serialised by BEGIN IMMEDIATE.
         key = int.from_bytes(hashlib.sha256(network.encode()).digest()[:8], "big", signed=True)
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def _check_network_cap(session: Session, network: str, allowance: Allowance, trial_id: int) -> None:
+    """All anonymous free fixes of one network in a rolling day share one cap."""
+    _lock_network(session, network)
     since = utcnow() - NETWORK_WINDOW
     used = session.execute(_NETWORK_USED, {"network": network, "since": since}).scalar() or 0
     held = session.execute(_NETWORK_HELD, {"network": network}).scalar() or 0
@@ -309,6 +318,8 @@ def reserve_for(*, session: Session, identity: Identity, allowance: Allowance) -
             user_id=identity.user_id,
             allowance=allowance,
         )
+    if identity.network is not None and allowance.per_network_per_day:
+        _lock_network(session, identity.network)
     visitor_id = identity.visitor_id
     trial_id = None
     if visitor_id:
