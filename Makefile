@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_DIR ?= /tmp/bugfixer-test-pg
 PG_PORT ?= 55432
-DEBIAN_TEST_PACKAGES := chromium postgresql
+AXE := tests/browser/vendor/node_modules/axe-core/axe.min.js
 
 .PHONY: run test lint bench clean system-packages
 
@@ -22,11 +22,13 @@ run: $(STAMP)
 	$(BIN)/bugfixer serve --host $(HOST) --port $(PORT)
 
 # Chromium drives the browser tests; PostgreSQL runs the same tests as SQLite does;
+# npm fetches axe-core, which the browser tests inject into pages (never served to users).
 # bubblewrap is the sandbox that runs programs to verify fixes.
 system-packages:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	test -x /usr/lib/postgresql/15/bin/pg_ctl || missing="$$missing postgresql"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
@@ -37,7 +39,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(STAMP) system-packages lint
+$(AXE): tests/browser/vendor/package.json tests/browser/vendor/package-lock.json
+	npm ci --prefix tests/browser/vendor --no-audit --no-fund --loglevel=error
+	touch $(AXE)
+
+test: $(STAMP) system-packages lint $(AXE)
 	scripts/testdb.sh stop $(PG_DIR); rm -rf $(PG_DIR)
 	scripts/testdb.sh start $(PG_DIR) $(PG_PORT)
 	BUGFIXER_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:$(PG_PORT)/postgres \
@@ -48,4 +54,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_fixes.py
 
 clean:
-	rm -rf $(VENV) instance *.egg-info
+	rm -rf $(VENV) instance *.egg-info tests/browser/vendor/node_modules

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
 
+from bugfixer.cli_fix import fix
 from bugfixer.config import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -30,6 +28,9 @@ def main() -> None:
     """Code Bug Fixer: explain and fix buggy code, on the web, over the API, or here."""
 
 
+main.add_command(fix)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
@@ -46,6 +47,8 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
     engine = make_engine(settings.resolved_database_url)
     migrate.upgrade(engine)  # once here, so several workers never race to migrate
     engine.dispose()
+    for line in where_to_look(settings, host=host, port=port):
+        click.echo(line)
     uvicorn.run(
         "bugfixer.main:create_app",
         factory=True,
@@ -59,120 +62,17 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
     )
 
 
-@main.command()
-@click.argument("file", type=click.File("r", encoding="utf-8"))
-@click.option("--error", "error_text", help="The error message or traceback.")
-@click.option(
-    "--error-file", type=click.File("r", encoding="utf-8"), help="Read the error from a file."
-)
-@click.option("--language", help="Language of the code; detected when absent.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option(
-    "--server",
-    envvar="BUGFIXER_SERVER",
-    help="Fix through a running Code Bug Fixer at this URL instead of locally.",
-)
-@click.option(
-    "--api-key",
-    envvar="BUGFIXER_API_KEY",
-    help="API key for --server (from your account page); uses your account's plan.",
-)
-def fix(file, error_text, error_file, language, as_json, server, api_key) -> None:  # type: ignore[no-untyped-def]
-    """Fix FILE (use - for standard input) and print the explanation and the fixed code.
-
-    Locally it uses the configured provider; with --server it calls that server's API.
-    Exits 0 when a verified fix was printed, 1 when no confident fix was found.
-    """
-    if error_text is not None and error_file is not None:
-        raise click.UsageError("give --error or --error-file, not both")
-    if error_file is not None:
-        error_text = error_file.read()
-    if api_key and not server:
-        raise click.UsageError("--api-key needs --server")
-    code = file.read()
-    if server:
-        out = _fix_on_server(server, api_key, code=code, error=error_text, language=language)
-    else:
-        out = _fix_locally(code=code, error=error_text, language=language)
-    if as_json:
-        click.echo(json.dumps(out, indent=2))
-    else:
-        click.secho("Explanation", bold=True)
-        click.echo(out["explanation"].rstrip() + "\n")
-        if out["fixed_code"] is not None:
-            click.secho("Fixed code", bold=True)
-            click.echo(out["fixed_code"].rstrip("\n"))
-        if "usage" in out and out["usage"].get("remaining") is not None:
-            usage = out["usage"]
-            click.echo(f"\n{usage['remaining']} of {usage['limit']} free fixes left", err=True)
-    sys.exit(0 if out["status"] == "fixed" else 1)
-
-
-def _fix_locally(*, code: str, error: str | None, language: str | None) -> dict:  # type: ignore[type-arg]
-    from bugfixer.errors import AppError
-    from bugfixer.fixing.pipeline import Attempt, Pipeline
-    from bugfixer.fixing.providers import build_provider
-    from bugfixer.fixing.render import unified_diff
-    from bugfixer.fixing.service import validate_input
-    from bugfixer.sandbox import Sandbox
-
-    settings = _settings()
-
-    async def run() -> Attempt:
-        sandbox = Sandbox.from_settings(settings)
-        provider = build_provider(settings, sandbox=sandbox)
-        pipeline = Pipeline(
-            provider=provider,
-            sandbox=sandbox,
-            candidates=settings.fix_candidates,
-        )
-        try:
-            fix_input = validate_input(code=code, error=error, language=language, settings=settings)
-            async for event in pipeline.attempt(fix_input, stream=False):
-                if isinstance(event, Attempt):
-                    return event
-            raise AssertionError("no attempt")
-        finally:
-            await provider.aclose()
-
-    try:
-        attempt = asyncio.run(run())
-    except AppError as exc:
-        # The web wording ("no free fix was used") means nothing here: say what failed.
-        cause = exc.__cause__
-        raise click.ClickException(str(cause) if cause else exc.message) from None
-    return {
-        "status": "fixed" if attempt.delivered else "no_fix",
-        "explanation": attempt.explanation,
-        "fixed_code": attempt.fixed_code,
-        "diff": unified_diff(code, attempt.fixed_code),
-        "verification": attempt.verification.model_dump(),
-        "model": attempt.reply.model,
-    }
-
-
-def _fix_on_server(
-    server: str, api_key: str | None, *, code: str, error: str | None, language: str | None
-) -> dict:  # type: ignore[type-arg]
-    import httpx
-
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    url = server.rstrip("/") + "/api/v1/fixes"
-    body = {"code": code, "error": error, "language": language}
-    try:
-        response = httpx.post(url, json=body, headers=headers, timeout=120)
-    except httpx.HTTPError as exc:
-        raise click.ClickException(f"could not reach {server}: {exc}") from None
-    try:
-        data = response.json()
-    except ValueError:
-        raise click.ClickException(
-            f"{server} answered HTTP {response.status_code} without JSON"
-        ) from None
-    if response.status_code != 200:
-        message = data.get("message", response.text[:200]) if isinstance(data, dict) else data
-        raise click.ClickException(f"{message} (HTTP {response.status_code})")
-    return data
+def where_to_look(settings: Settings, *, host: str, port: int) -> list[str]:
+    """The addresses a person starting the app wants first (printed by `make run`)."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    base = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}"
+    lines = [f"Code Bug Fixer:  {base}/"]
+    if settings.stripe_emulated:
+        lines.append(f"Stripe emulator: {base}/_stripe (TEST MODE, card 4242 4242 4242 4242)")
+    if settings.local_mode and not settings.smtp_host:
+        lines.append(f"Dev outbox:      {base}/dev/outbox (mail that would have been sent)")
+    lines.append(f"API docs:        {base}/docs")
+    return lines
 
 
 @main.group()

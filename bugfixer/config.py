@@ -128,6 +128,26 @@ class Settings(BaseSettings):
         "",
         description="The site's public base URL, used in emailed links (required in production).",
     )
+    contact_email: str = Field(
+        "",
+        description="Where customers write for help and refunds; shown in the footer and on "
+        "the legal pages (required in production).",
+    )
+    operator_name: str = Field(
+        "Code Bug Fixer",
+        min_length=1,
+        max_length=200,
+        description="Who runs this site, as the Terms, Privacy and Refund pages name it.",
+    )
+    terms_file: Path | None = Field(
+        None, description="Text file replacing the default Terms of service page."
+    )
+    privacy_file: Path | None = Field(
+        None, description="Text file replacing the default Privacy policy page."
+    )
+    refund_file: Path | None = Field(
+        None, description="Text file replacing the default Refund policy page."
+    )
     trial_policy: Literal["fingerprint", "cookie"] = Field(
         "fingerprint",
         description="fingerprint: a new browser on the same network and User-Agent shares the "
@@ -237,6 +257,11 @@ class Settings(BaseSettings):
                     f"BUGFIXER_SECRET_KEY must be set to a random value of at least "
                     f"{MIN_SECRET_LENGTH} characters when BUGFIXER_ENV=production"
                 )
+        if self.env == "production" and not self.contact_email:
+            raise ValueError(
+                "BUGFIXER_CONTACT_EMAIL must be set when BUGFIXER_ENV=production "
+                "(customers need an address for help and refunds)"
+            )
         return self
 
     def _resolve_sandbox(self) -> None:

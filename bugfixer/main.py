@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.metadata
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -29,13 +30,19 @@ from bugfixer.accounts.routes import router as accounts_router
 from bugfixer.admin.routes import api as admin_api
 from bugfixer.admin.routes import router as admin_router
 from bugfixer.admin.user_routes import router as admin_users_router
-from bugfixer.billing.plans import plan_catalog
+from bugfixer.billing.plans import plan_catalog, plan_offers
 from bugfixer.billing.routes import router as billing_router
 from bugfixer.config import Settings, SettingsError, load_settings
 from bugfixer.db import Database
 from bugfixer.deps import AppContext
 from bugfixer.fixing.providers import Provider, build_provider
-from bugfixer.fixing.render import explanation_html, highlight, highlight_diff
+from bugfixer.fixing.render import (
+    diff_view,
+    explanation_html,
+    highlight,
+    stylesheet,
+    verification_summary,
+)
 from bugfixer.fixing.routes import api as fixing_api
 from bugfixer.fixing.routes import pages as fixing_pages
 from bugfixer.fixing.service import Fixer
@@ -49,13 +56,25 @@ from bugfixer.metering.identity import (
 from bugfixer.metering.service import expire_pending
 from bugfixer.ratelimit import RateLimiter
 from bugfixer.sandbox import Sandbox
-from bugfixer.web import errors
+from bugfixer.web import errors, openapi
+from bugfixer.web.assets import Assets
 from bugfixer.web.csrf import CsrfCookie
+from bugfixer.web.formats import FILTERS
+from bugfixer.web.legal import PAGES, load_legal_pages
 from bugfixer.web.middleware import RequestIdFilter, SecurityHeaders
 from bugfixer.web.routes import router as web_router
 
 WEB_DIR = Path(__file__).parent / "web"
 log = logging.getLogger(__name__)
+
+
+class CachedStaticFiles(StaticFiles):
+    """Swagger UI's files: linked with ?v=<package version>, so a week's cache is safe."""
+
+    def file_response(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "public, max-age=604800"
+        return response
 
 
 def create_app(settings: Settings | None = None, *, provider: Provider | None = None) -> FastAPI:
@@ -72,16 +91,27 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     sandbox = Sandbox.from_settings(settings)
     provider = provider or build_provider(settings, sandbox=sandbox)
     templates = Jinja2Templates(directory=WEB_DIR / "templates")
-    templates.env.filters.update(
-        highlight=highlight, highlight_diff=highlight_diff, explanation=explanation_html
-    )
+    templates.env.filters.update(FILTERS, highlight=highlight, prose=explanation_html)
     plans = plan_catalog(settings)
+    assets = Assets(
+        WEB_DIR / "static", prefix="/static/app", generated={"pygments.css": stylesheet()}
+    )
+    legal_pages = load_legal_pages(settings)
     templates.env.globals.update(
         free_fixes=settings.free_fixes,
         version=__version__,
         plans=plans,
+        plan_offers=plan_offers(plans),
         test_mode=settings.stripe_emulated
         or settings.stripe_secret_key.get_secret_value().startswith("sk_test_"),
+        static=assets.url,
+        swagger_version=importlib.metadata.version("fastapi-offline"),
+        contact_email=settings.contact_email,
+        local_mode=settings.local_mode,
+        dev_outbox=settings.local_mode and not settings.smtp_host,
+        legal_links=[(slug, title) for slug, title, *_ in PAGES],
+        diff_view=diff_view,
+        verification_summary=verification_summary,
     )
     ctx = AppContext(
         settings=settings,
@@ -122,17 +152,25 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         redoc_url=None,
     )
     app.state.ctx = ctx
+    app.state.assets = assets
+    app.state.legal_pages = legal_pages
+    openapi.install(app)
     max_body = 4 * (settings.max_code_chars + settings.max_error_chars) + 64 * 1024
     app.add_middleware(CsrfCookie, secret=settings.signing_key)
-    app.add_middleware(SecurityHeaders, max_body_bytes=max_body)
+    app.add_middleware(
+        SecurityHeaders,
+        max_body_bytes=max_body,
+        limits_note=f"Code may be up to {settings.max_code_chars:,} characters and the error "
+        f"up to {settings.max_error_chars:,}.",
+    )
     if settings.trusted_proxy_list:
         # Believe X-Forwarded-For/-Proto only from these peers (client address, https).
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     errors.install(app)
     # Swagger UI 5 (OpenAPI 3.1) as packaged by fastapi-offline: served here, no CDN.
     swagger_dir = Path(fastapi_offline.__file__).parent / "static"
-    app.mount("/static/swagger", StaticFiles(directory=swagger_dir))
-    app.mount("/static/app", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    app.mount("/static/swagger", CachedStaticFiles(directory=swagger_dir))
+    app.mount("/static/app", assets)
     app.include_router(fixing_api)
     app.include_router(fixing_pages)
     app.include_router(web_router)

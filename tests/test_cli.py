@@ -117,10 +117,10 @@ class TestFix:
         assert result.exit_code == 2
         assert "not both" in result.output
 
-    def test_empty_file_exits_1_and_names_the_problem(self, tmp_path):
+    def test_empty_file_is_a_usage_error_that_names_the_problem(self, tmp_path):
         (tmp_path / "empty.py").write_text("  \n")
         result = run("fix", str(tmp_path / "empty.py"))
-        assert result.exit_code == 1
+        assert result.exit_code == 2
         assert "code is empty" in result.output
         assert "Traceback" not in result.output
 
@@ -157,7 +157,7 @@ def test_fix_with_the_llm_unreachable_fails_with_a_clear_message(
     monkeypatch.setenv("BUGFIXER_LLM_MAX_RETRIES", "0")
     monkeypatch.setenv("BUGFIXER_LLM_TIMEOUT_S", "2")
     result = run("fix", str(broken_file), "--error", ERROR)
-    assert result.exit_code == 1
+    assert result.exit_code == 4  # the provider is unavailable
     assert f"could not reach the LLM endpoint at http://127.0.0.1:{port}" in result.output
     assert "free fix" not in result.output
     assert "Traceback" not in result.output
@@ -168,7 +168,7 @@ def test_fix_with_the_llm_unreachable_fails_with_a_clear_message(
 def test_invalid_setting_fails_naming_the_setting(instance_dir, broken_file, monkeypatch):
     monkeypatch.setenv("BUGFIXER_FREE_FIXES", "lots")
     result = run("fix", str(broken_file), "--error", ERROR)
-    assert result.exit_code != 0
+    assert result.exit_code == 2
     assert "BUGFIXER_FREE_FIXES" in result.output
     assert isinstance(result.exception, SystemExit)
 
@@ -244,3 +244,10 @@ def test_serve_runs_the_app_that_answers_a_fix(served):
     assert r.status_code == 200, r.text
     assert r.json()["fixed_code"] == FIXED
     assert r.json()["usage"]["remaining"] == 2
+
+
+def test_serve_says_where_the_app_the_emulator_and_the_outbox_are(served, tmp_path):
+    printed = (tmp_path / "serve.log").read_text()
+    assert f"Code Bug Fixer:  {served}/" in printed
+    assert f"Stripe emulator: {served}/_stripe" in printed
+    assert f"Dev outbox:      {served}/dev/outbox" in printed

@@ -86,11 +86,22 @@ def test_production_needs_a_public_url_for_emailed_links(monkeypatch):
 
 def test_production_accepts_a_real_secret(monkeypatch):
     monkeypatch.setenv("BUGFIXER_ENV", "production")
+    monkeypatch.setenv("BUGFIXER_CONTACT_EMAIL", "help@fixer.example.com")
     monkeypatch.setenv("BUGFIXER_PUBLIC_URL", "https://fixer.example.com")
     monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_x")
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_x")
     monkeypatch.setenv("BUGFIXER_SECRET_KEY", "k" * 40)
     assert load_settings().signing_key == "k" * 40
+
+
+def test_production_needs_a_contact_address_for_customers(monkeypatch):
+    monkeypatch.setenv("BUGFIXER_ENV", "production")
+    monkeypatch.setenv("BUGFIXER_PUBLIC_URL", "https://fixer.example.com")
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_x")
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_x")
+    monkeypatch.setenv("BUGFIXER_SECRET_KEY", "k" * 40)
+    with pytest.raises(SettingsError, match="BUGFIXER_CONTACT_EMAIL"):
+        load_settings()
 
 
 def test_production_refuses_the_stripe_emulator(monkeypatch):

@@ -18,7 +18,7 @@ from bugfixer.accounts.models import ApiKey, User
 from bugfixer.accounts.service import SignedIn
 from bugfixer.billing import service as billing
 from bugfixer.billing.models import Subscription, Transaction
-from bugfixer.billing.plans import Plan, find_plan, format_money
+from bugfixer.billing.plans import Plan, find_plan
 from bugfixer.deps import ContextDep, CsrfProtected, CurrentUser, IdentityDep, client_address
 from bugfixer.errors import AppError, InvalidInput, NotFound
 from bugfixer.fixing.models import Fix
@@ -284,7 +284,6 @@ async def _account_page(
         subscription=page.subscription,
         transactions=page.transactions,
         plan_names={p.code: p.name for p in ctx.plans},
-        money=lambda cents, currency: format_money(cents, currency, exact=True),
         fixes=page.fixes,
         api_keys=page.api_keys,
         **extra,

@@ -11,9 +11,9 @@ from bugfixer.billing.plans import format_money
 def money(cents: float, currency: str = "usd") -> str:
     """Whole cents, always two decimals: $9.17, -$12.00; a non-zero sliver is <$0.01."""
     if 0 < abs(cents) < 0.5:
-        return "<" + format_money(1, currency, exact=True).replace("-", "")
+        return "<" + format_money(1, currency).replace("-", "")
     rounded = int(Decimal(str(cents)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    return format_money(rounded, currency, exact=True)
+    return format_money(rounded, currency)
 
 
 def usd(dollars: float) -> str:

@@ -126,7 +126,7 @@ def success(
         {
             "paid": paid,
             "amount": amount,
-            "plan_name": (plan.name if plan else plan_code or "").lower(),
+            "plan_name": plan.name if plan else plan_code or "",
             "usage": ctx.fixer.usage_now(me),
         },
     )

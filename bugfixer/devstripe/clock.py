@@ -40,7 +40,8 @@ def describe_interval(interval: str, count: int) -> str:
 
 
 def format_date(timestamp: int | None) -> str:
+    """ "March 5, 2025": the form the product's own pages use."""
     if timestamp is None:
         return "—"
     moment = datetime.fromtimestamp(timestamp, UTC)
-    return f"{moment.day} {moment.strftime('%B %Y')}"
+    return f"{moment.strftime('%B')} {moment.day}, {moment.year}"

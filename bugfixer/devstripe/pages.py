@@ -15,29 +15,35 @@ from . import billing
 from .cards import CardForm, CardProblem, check
 from .checkout import complete_session
 from .clock import describe_interval, format_date
-from .emulator import Emulator
+from .emulator import Emulator, base_url
 from .store import Tx
 
 _ZERO_DECIMAL = {"jpy", "krw", "vnd", "clp", "isk", "ugx", "xaf", "xof"}
 _SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "cad": "CA$", "aud": "A$", "jpy": "¥"}
 
-_STYLE = """
+# Served as /_stripe/assets/page.css, so the pages need no inline style.
+STYLESHEET = """
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f8fa;
 color:#1a1f36}
 .testmode{background:#ffb020;color:#3d2800;text-align:center;font-weight:700;padding:.4rem;
 letter-spacing:.08em}
 main{max-width:30rem;margin:2rem auto;background:#fff;border-radius:8px;padding:1.5rem 2rem;
 box-shadow:0 1px 4px rgba(0,0,0,.12)}
+@media (max-width:32rem){main{margin:0;border-radius:0;padding:1.2rem 1rem}}
+a{color:#4b44d6}
 h1{font-size:1.3rem;margin:.2rem 0}.amount{font-size:2rem;font-weight:700;margin:.2rem 0}
 .muted{color:#5b6275}label{display:block;font-weight:600;margin-top:1rem}
 input{box-sizing:border-box;width:100%;padding:.55rem;font:inherit;border:1px solid #c3c8d4;
 border-radius:6px}.row{display:flex;gap:1rem}.row>div{flex:1}
 button{margin-top:1.2rem;width:100%;padding:.7rem;font:inherit;font-weight:700;color:#fff;
-background:#635bff;border:0;border-radius:6px;cursor:pointer}
-button.secondary{background:#fff;color:#635bff;border:1px solid #635bff}
+background:#5851ea;border:0;border-radius:6px;cursor:pointer}
+button.secondary{background:#fff;color:#4b44d6;border:1px solid #5851ea}
+.back{display:block;text-align:center;margin-top:1rem}
 .error{background:#fdecea;color:#8a1c12;border-radius:6px;padding:.6rem .8rem;margin-top:1rem}
 .plan{border:1px solid #e3e8ee;border-radius:8px;padding:1rem;margin-top:1rem}
 table{width:100%;border-collapse:collapse;margin-top:.5rem}td,th{text-align:left;padding:.3rem 0}
+.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);
+white-space:nowrap}
 """
 
 
@@ -53,18 +59,19 @@ def _period(price: dict[str, Any]) -> str:
     return "every " + describe_interval(recurring["interval"], recurring["interval_count"])
 
 
-def page(title: str, body: str, status: int = 200) -> HTMLResponse:
+def page(base_url: str, title: str, body: str, status: int = 200) -> HTMLResponse:
     html = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)} · TEST MODE</title><style>{_STYLE}</style></head>
-<body><div class="testmode" role="note">TEST MODE — devstripe, no real money moves</div>
-<main>{body}</main></body></html>"""
+<title>{escape(title)} · TEST MODE</title>
+<link rel="stylesheet" href="{escape(base_url)}/assets/page.css"></head>
+<body><aside class="testmode" aria-label="Test mode">TEST MODE — devstripe, no real money moves
+</aside><main>{body}</main></body></html>"""
     return HTMLResponse(html, status_code=status)
 
 
-def _not_found(what: str) -> HTMLResponse:
-    return page("Not found", f"<h1>{escape(what)} not found</h1>", 404)
+def _not_found(base_url: str, what: str) -> HTMLResponse:
+    return page(base_url, "Not found", f"<h1>{escape(what)} not found</h1>", 404)
 
 
 def _form(request_body: bytes) -> dict[str, str]:
@@ -93,12 +100,14 @@ def _checkout_page(
     if session["status"] == "complete":
         link = _success_url(session)
         return page(
+            tx.base_url,
             "Already paid",
             f'<h1>This checkout is complete.</h1><p><a href="{escape(link)}">Continue</a></p>',
         )
     if session["status"] != "open":
         back = session["cancel_url"] or ""
         return page(
+            tx.base_url,
             "Expired",
             "<h1>This checkout session has expired.</h1>"
             + (f'<p><a href="{escape(back)}">Go back</a></p>' if back else ""),
@@ -136,7 +145,7 @@ def _checkout_page(
  required></div></div>
 <button type="submit">Subscribe</button></form>"""
     status = problem.status if problem else 200
-    return page("Checkout", body, status)
+    return page(tx.base_url, "Checkout", body, status)
 
 
 def _customer_email(tx: Tx, session: dict[str, Any]) -> str | None:
@@ -153,7 +162,7 @@ def _show_checkout(emulator: Emulator, request: Request, session_id: str) -> Res
     with emulator.transaction(request) as tx:
         session = tx.get(session_id)
         if session is None or session["object"] != "checkout.session":
-            return _not_found("Checkout session")
+            return _not_found(tx.base_url, "Checkout session")
         return _checkout_page(tx, session)
 
 
@@ -162,7 +171,7 @@ def _pay(emulator: Emulator, request: Request, session_id: str, body: bytes) -> 
     with emulator.transaction(request) as tx:
         session = tx.get(session_id)
         if session is None or session["object"] != "checkout.session":
-            return _not_found("Checkout session")
+            return _not_found(tx.base_url, "Checkout session")
         if session["status"] != "open":
             return _checkout_page(tx, session)
         if locked := _customer_email(tx, session):
@@ -212,7 +221,7 @@ def _show_portal(emulator: Emulator, request: Request, portal_id: str) -> Respon
     with emulator.transaction(request) as tx:
         portal = tx.get(portal_id)
         if portal is None or portal["object"] != "billing_portal.session":
-            return _not_found("Portal session")
+            return _not_found(tx.base_url, "Portal session")
         customer = tx.get(portal["customer"]) or {}
         subs = tx.find("subscription", customer=portal["customer"])
         portal_url = f"{tx.base_url}/portal/{portal['id']}"
@@ -223,35 +232,64 @@ def _show_portal(emulator: Emulator, request: Request, portal_id: str) -> Respon
             f"<td>{money(inv['total'], inv['currency'])}</td><td>{escape(inv['status'])}</td></tr>"
             for inv in invoices
         )
+        base = tx.base_url
     back = portal["return_url"]
     body = (
         (f'<p><a href="{escape(back)}">← Return to the app</a></p>' if back else "")
         + f"<h1>Manage your subscription</h1>"
         f'<p class="muted">{escape(customer.get("email") or portal["customer"])}</p>'
         + (cards or "<p>No subscriptions.</p>")
-        + (f"<h2>Billing history</h2><table>{rows}</table>" if rows else "")
+        + (
+            '<h2>Billing history</h2><table><caption class="sr-only">Invoices</caption>'
+            '<thead><tr><th scope="col">Date</th><th scope="col">Amount</th>'
+            f'<th scope="col">Status</th></tr></thead><tbody>{rows}</tbody></table>'
+            if rows
+            else ""
+        )
     )
-    return page("Customer portal", body)
+    return page(base, "Customer portal", body)
 
 
 def _change_plan(
     emulator: Emulator, request: Request, portal_id: str, action: str, body: bytes
 ) -> Response:
+    """Resume at once; cancel only once confirmed, as Stripe's portal asks."""
     form = _form(body)
     if action not in ("cancel", "resume"):
-        return _not_found("Page")
+        return _not_found(base_url(request), "Page")
     with emulator.transaction(request) as tx:
         portal = tx.get(portal_id)
         if portal is None or portal["object"] != "billing_portal.session":
-            return _not_found("Portal session")
+            return _not_found(tx.base_url, "Portal session")
         sub = tx.get(form.get("subscription", ""))
         if sub is None or sub["object"] != "subscription" or sub["customer"] != portal["customer"]:
-            return _not_found("Subscription")
+            return _not_found(tx.base_url, "Subscription")
+        portal_url = f"{tx.base_url}/portal/{portal_id}"
+        if action == "cancel" and form.get("confirm") != "yes" and sub["status"] != "canceled":
+            return _confirm_cancel(tx, portal_url, sub)
         if sub["status"] != "canceled":
             cancel = "true" if action == "cancel" else "false"
             billing.update_subscription(tx, sub["id"], {"cancel_at_period_end": cancel})
-        target = f"{tx.base_url}/portal/{portal_id}"
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(portal_url, status_code=303)
+
+
+def _confirm_cancel(tx: Tx, portal_url: str, sub: dict[str, Any]) -> HTMLResponse:
+    names = ", ".join(
+        escape((tx.get(item["price"]["product"]) or {}).get("name") or item["price"]["id"])
+        for item in sub["items"]["data"]
+    )
+    end = format_date(billing.period_end(sub))
+    body = (
+        f"<h1>Cancel your {names} plan?</h1>"
+        f"<p>Your plan stays active until <strong>{end}</strong>. After that it will not renew "
+        "and you will not be charged again. You can resume it any time before then.</p>"
+        f'<form method="post" action="{escape(portal_url)}/cancel">'
+        f'<input type="hidden" name="subscription" value="{escape(sub["id"])}">'
+        '<input type="hidden" name="confirm" value="yes">'
+        '<button type="submit">Confirm cancellation</button></form>'
+        f'<a class="back" href="{escape(portal_url)}">Go back, keep my plan</a>'
+    )
+    return page(tx.base_url, "Cancel plan", body)
 
 
 def page_routes(emulator: Emulator) -> list[BaseRoute]:
@@ -272,7 +310,15 @@ def page_routes(emulator: Emulator) -> list[BaseRoute]:
             _change_plan, emulator, request, params["portal_id"], params["action"], body
         )
 
+    async def stylesheet(request: Request) -> Response:
+        return Response(
+            STYLESHEET,
+            media_type="text/css",
+            headers={"Cache-Control": "public, max-age=3600"},
+        )
+
     return [
+        Route("/assets/page.css", stylesheet, methods=["GET"]),
         Route("/checkout/{session_id}", checkout, methods=["GET", "POST"]),
         Route("/portal/{portal_id}", portal, methods=["GET"]),
         Route("/portal/{portal_id}/{action:str}", portal_action, methods=["POST"]),

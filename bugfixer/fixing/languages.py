@@ -62,6 +62,13 @@ _SIGNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+def offered_languages(supported: frozenset[str] | None) -> dict[str, str]:
+    """The languages a form should offer: those the configured provider can fix."""
+    if supported is None:
+        return dict(LANGUAGES)
+    return {code: name for code, name in LANGUAGES.items() if code in supported}
+
+
 def normalize_language(name: str) -> str | None:
     key = name.strip().lower()
     key = ALIASES.get(key, key)

@@ -13,7 +13,7 @@ from bugfixer.analytics.events import record_event
 from bugfixer.deps import ContextDep, CsrfProtected, IdentityDep, client_address
 from bugfixer.errors import AppError, NotFound, QuotaExhaustedError
 from bugfixer.fixing import service
-from bugfixer.fixing.languages import LANGUAGES
+from bugfixer.fixing.languages import offered_languages
 from bugfixer.fixing.schemas import ErrorResponse, FixRequest, FixResult
 from bugfixer.fixing.service import Delta, Finished, FixInput, Retrying
 from bugfixer.metering.identity import Identity
@@ -126,7 +126,7 @@ async def _events(
                 yield _sse("retry", {"message": event.message})
             elif isinstance(event, Finished):
                 html = ctx.templates.get_template("_result.html").render(
-                    result=event.result, languages=LANGUAGES
+                    result=event.result, original=fix_input.code
                 )
                 yield _sse("result", {**event.result.model_dump(mode="json"), "html": html})
     except AppError as exc:
@@ -199,7 +199,8 @@ def _render_form(
             "result": result,
             "error": error,
             "usage": usage,
-            "languages": LANGUAGES,
+            "languages": offered_languages(ctx.provider.languages),
+            "builtin_engine": ctx.provider.name == "builtin",
             "limits": ctx.settings,
         },
         status_code=error.status if error else 200,

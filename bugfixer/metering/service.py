@@ -107,11 +107,14 @@ _EXPIRED_OF_TRIAL = (
     .where(_pending.c.trial_id == bindparam("trial_id"), _pending.c.expires_at < bindparam("now"))
     .returning(_pending.c.id)
 )
-_NETWORK_USED = select(func.count()).where(
-    _usage.c.network == bindparam("network"),
-    _usage.c.created_at > bindparam("since"),
+# One statement, so one snapshot: a fix settling meanwhile (its hold deleted, its usage
+# record added) is counted exactly once, never zero times.
+_NETWORK_COUNT = select(
+    select(func.count())
+    .where(_usage.c.network == bindparam("network"), _usage.c.created_at > bindparam("since"))
+    .scalar_subquery()
+    + select(func.count()).where(_pending.c.network == bindparam("network")).scalar_subquery()
 )
-_NETWORK_HELD = select(func.count()).where(_pending.c.network == bindparam("network"))
 
 
 def usage_for(*, session: Session, trial_id: int | None, limit: int) -> Usage:
@@ -236,9 +239,8 @@ def _check_network_cap(session: Session, network: str, allowance: Allowance, tri
     """All anonymous free fixes of one network in a rolling day share one cap."""
     _lock_network(session, network)
     since = utcnow() - NETWORK_WINDOW
-    used = session.execute(_NETWORK_USED, {"network": network, "since": since}).scalar() or 0
-    held = session.execute(_NETWORK_HELD, {"network": network}).scalar() or 0
-    if used + held >= allowance.per_network_per_day:
+    taken = session.execute(_NETWORK_COUNT, {"network": network, "since": since}).scalar() or 0
+    if taken >= allowance.per_network_per_day:
         usage = usage_for(session=session, trial_id=trial_id, limit=allowance.free_fixes)
         raise QuotaExhausted(usage, network=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import secrets
@@ -20,7 +21,7 @@ CSP = (
     "connect-src 'self'; form-action 'self'; base-uri 'self'; frame-ancestors 'none'; "
     "object-src 'none'"
 )
-# Swagger UI and the Stripe emulator's pages use inline styles; scripts stay same-origin.
+# Swagger UI sets inline styles; scripts stay same-origin everywhere.
 DOCS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 
@@ -33,9 +34,10 @@ class RequestIdFilter(logging.Filter):
 class SecurityHeaders:
     """Request ids, security headers, and a cap on request body size."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, limits_note: str = "") -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.limits_note = limits_note
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,10 +51,9 @@ class SecurityHeaders:
         try:
             length = dict(scope["headers"]).get(b"content-length")
             if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
-                await self._too_large(send, rid)
+                await self._too_large(scope, send, rid)
                 return
-            relaxed = scope["path"] == "/docs" or scope["path"].startswith("/_stripe/")
-            csp = DOCS_CSP if relaxed else CSP
+            csp = DOCS_CSP if scope["path"] == "/docs" else CSP
             https = scope.get("scheme") == "https"
 
             async def send_with_headers(message: Message) -> None:
@@ -73,19 +74,31 @@ class SecurityHeaders:
             timing.end(timings)
             request_id_var.reset(token)
 
-    async def _too_large(self, send: Send, rid: str) -> None:
-        body = json.dumps(
-            {
-                "error": "input_too_large",
-                "message": f"The request body is over the limit of {self.max_body_bytes:,} bytes.",
-            }
-        ).encode()
+    async def _too_large(self, scope: Scope, send: Send, rid: str) -> None:
+        """Refused before the body is read, so it names the limits the user can act on."""
+        message = (
+            f"The request is larger than the limit of {self.max_body_bytes:,} bytes. "
+            + self.limits_note
+        ).strip()
+        accept = dict(scope["headers"]).get(b"accept", b"").decode("latin-1")
+        if "text/html" in accept:
+            content_type = b"text/html; charset=utf-8"
+            body = (
+                '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+                '<meta name="viewport" content="width=device-width, initial-scale=1">'
+                "<title>Too large · Code Bug Fixer</title></head><body><main>"
+                f"<h1>Too large</h1><p>{html.escape(message)}</p>"
+                '<p><a href="/">Back to the fixer</a></p></main></body></html>'
+            ).encode()
+        else:
+            content_type = b"application/json"
+            body = json.dumps({"error": "input_too_large", "message": message}).encode()
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
                 "headers": [
-                    (b"content-type", b"application/json"),
+                    (b"content-type", content_type),
                     (b"content-length", str(len(body)).encode()),
                     (b"x-request-id", rid.encode()),
                 ],

@@ -1,13 +1,13 @@
-"""Pages and endpoints that belong to no single domain: pricing, health, API docs."""
+"""Pages and endpoints that belong to no single domain: health, API docs, legal pages."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import text
 
-from bugfixer.deps import ContextDep
-from bugfixer.fixing.render import stylesheet
+from bugfixer.deps import ContextDep, IdentityDep
+from bugfixer.web.legal import PAGES
 
 router = APIRouter(include_in_schema=False)
 
@@ -23,16 +23,31 @@ def healthz(ctx: ContextDep) -> Response:
     return JSONResponse({"status": "ok", "database": "ok", "provider": ctx.provider.name})
 
 
-@router.get("/static/pygments.css")
-def pygments_css() -> Response:
-    return Response(
-        stylesheet(),
-        media_type="text/css",
-        headers={"Cache-Control": "public, max-age=3600"},
+@router.get("/favicon.ico")
+async def favicon(request: Request) -> Response:
+    """Browsers ask for this path whatever the page links; send them to the real icon."""
+    url = request.app.state.assets.url("favicon.svg")
+    return RedirectResponse(
+        url, status_code=301, headers={"Cache-Control": "public, max-age=86400"}
     )
 
 
 @router.get("/docs", response_class=HTMLResponse)
-def api_docs(request: Request, ctx: ContextDep) -> Response:
-    """Swagger UI served from our own static files (no CDN)."""
+async def api_docs(request: Request, ctx: ContextDep, identity: IdentityDep) -> Response:
+    """Swagger UI served from our own static files (no CDN), inside the site's layout."""
     return ctx.templates.TemplateResponse(request, "docs.html", {})
+
+
+def _legal_page(slug: str):  # type: ignore[no-untyped-def]
+    async def show(request: Request, ctx: ContextDep, identity: IdentityDep) -> Response:
+        page = request.app.state.legal_pages[slug]
+        return ctx.templates.TemplateResponse(request, "legal.html", {"page": page})
+
+    show.__doc__ = f"The {slug} page, in the operator's words (see web/legal.py)."
+    return show
+
+
+for _slug, _title, _setting, _default in PAGES:
+    router.add_api_route(
+        f"/{_slug}", _legal_page(_slug), methods=["GET"], response_class=HTMLResponse
+    )

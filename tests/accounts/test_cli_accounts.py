@@ -38,10 +38,11 @@ def test_fix_through_a_server_with_an_api_key_uses_the_account(tmp_path, monkeyp
         wrong = runner.invoke(
             main, ["fix", str(code), "--server", base, "--api-key", "bfk_" + "x" * 40]
         )
-        assert wrong.exit_code == 1
-        assert "not valid or has been revoked. (HTTP 401)" in wrong.output
+        assert wrong.exit_code == 3  # refused: the documented exit code for 401 and 402
+        assert "not valid or has been revoked." in wrong.output
+        assert f"Create a key at {base}/account" in wrong.output
     gone = CliRunner().invoke(main, ["fix", str(code), "--server", base])
-    assert gone.exit_code == 1 and "could not reach" in gone.output
+    assert gone.exit_code == 4 and "could not reach" in gone.output
     alone = CliRunner().invoke(main, ["fix", str(code), "--api-key", key])
     assert alone.exit_code == 2 and "--api-key needs --server" in alone.output
 

@@ -24,7 +24,7 @@ def test_quarterly_checkout_unlocks_unlimited_fixes(shop):
         page = subscribe(shop, client)
         assert page.status_code == 200
         assert (
-            "You have successfully paid $12 for the quarterly plan for unlimited access "
+            "You have successfully paid $12.00 for the Quarterly plan for unlimited access "
             "to the Code Bug Fixer" in page.text
         )
         for _ in range(10):
@@ -141,5 +141,5 @@ def test_fixes_keep_flowing_while_a_checkout_and_its_webhooks_are_processed(shop
         sign_up(client)
         running = [pool.submit(fixes, n) for n in range(8)]
         page = subscribe(shop, client)
-        assert "You have successfully paid $12" in page.text
+        assert "You have successfully paid $12.00" in page.text
         assert all(f.result(timeout=30) == [200, 200, 200] for f in running)

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from tests.browser.audit import audit
 from tests.browser.conftest import screenshot
 from tests.browser.test_fix_page import fill_and_submit
 
@@ -92,18 +93,23 @@ def test_quarterly_plan_paid_in_the_browser_gives_unlimited_fixes_until_the_canc
     plans = page.locator(".plan")
     assert plans.count() == 3
     for code, name, price in (
-        ("monthly", "Monthly", "$5"),
-        ("quarterly", "Quarterly", "$12"),
-        ("annual", "Annual", "$50"),
+        ("monthly", "Monthly", "$5.00"),
+        ("quarterly", "Quarterly", "$12.00"),
+        ("annual", "Annual", "$50.00"),
     ):
         plan = page.locator(f'.plan[data-plan="{code}"]')
         assert plan.locator("h2").inner_text() == name
         assert plan.locator(".amount").inner_text() == price
-    screenshot(page, "payments-paywall")
+    audit(page, "payments-paywall")
 
     page.get_by_role("button", name="Subscribe to the Quarterly plan").click()
     page.wait_for_url("**/signup?next=**")
-    screenshot(page, "payments-signup-before-checkout")
+    assert (
+        page.locator("#signup-plan")
+        .inner_text()
+        .startswith("Creating your account for the Quarterly plan ($12.00 every 3 months).")
+    )
+    audit(page, "payments-signup-before-checkout")
     sign_up(page)
 
     page.wait_for_url(re.compile(r".*/_stripe/checkout/cs_[^/?]+$"))
@@ -111,16 +117,16 @@ def test_quarterly_plan_paid_in_the_browser_gives_unlimited_fixes_until_the_canc
     assert page.locator(".amount").inner_text() == "$12.00"
     assert "every 3 months" in page.locator("main").inner_text()
     fill_card(page, GOOD_CARD)
-    screenshot(page, "payments-checkout-filled")
+    audit(page, "payments-checkout-filled")
     page.get_by_role("button", name="Subscribe").click()
 
     page.wait_for_url("**/billing/success?session_id=cs_*")
     assert page.locator("#success-message").inner_text() == (
-        "You have successfully paid $12 for the quarterly plan for unlimited access "
+        "You have successfully paid $12.00 for the Quarterly plan for unlimited access "
         "to the Code Bug Fixer"
     )
     assert page.locator("#quota").inner_text() == "Unlimited fixes"
-    screenshot(page, "payments-success")
+    audit(page, "payments-success")
     flush_webhooks(page, live_server)
 
     page.goto(live_server + "/")
@@ -139,17 +145,22 @@ def test_quarterly_plan_paid_in_the_browser_gives_unlimited_fixes_until_the_canc
     assert page.locator("#fixes-left").count() == 0
     (row,) = page.locator("#billing-history tbody tr").all()
     cells = row.locator("td").all_inner_texts()
-    assert cells == [today.isoformat(), "Payment", "Quarterly", "$12.00"]
-    screenshot(page, "payments-account-active")
+    assert cells == [long_date(today), "Payment", "Quarterly", "$12.00"]
+    audit(page, "payments-account-active")
 
     page.get_by_role("button", name="Manage billing").click()
     page.wait_for_url(re.compile(r".*/_stripe/portal/[^/]+$"))
     assert "TEST MODE" in page.locator(".testmode").inner_text()
     assert "Status: active" in page.locator(".plan").inner_text()
-    screenshot(page, "payments-portal")
+    assert f"Renews on {renews}" in page.locator(".plan").inner_text()  # the app's date format
+    audit(page, "payments-portal")
     page.get_by_role("button", name="Cancel plan").click()
+    page.get_by_role("button", name="Confirm cancellation").wait_for()
+    assert f"active until {renews}" in page.locator("main").inner_text()
+    audit(page, "payments-portal-confirm")
+    page.get_by_role("button", name="Confirm cancellation").click()
     page.get_by_role("button", name="Resume plan").wait_for()
-    screenshot(page, "payments-portal-canceled")
+    audit(page, "payments-portal-canceled")
     flush_webhooks(page, live_server)
     page.get_by_role("link", name="Return to the app").click()
 
@@ -158,7 +169,7 @@ def test_quarterly_plan_paid_in_the_browser_gives_unlimited_fixes_until_the_canc
         f"Ends on {renews}; it will not renew."
     )
     assert "unlimited fixes" in page.locator("#plan").inner_text()
-    screenshot(page, "payments-account-canceled")
+    audit(page, "payments-account-canceled")
 
     page.goto(live_server + "/")
     assert page.locator("#quota").inner_text() == "Unlimited fixes"
@@ -193,7 +204,7 @@ def test_declined_card_stays_on_checkout_and_the_account_stays_free(page, live_s
     assert page.url == checkout_url
     assert page.get_by_label("Card number").input_value() == DECLINED_CARD
     assert page.get_by_role("button", name="Subscribe").is_visible()
-    screenshot(page, "payments-card-declined")
+    audit(page, "payments-card-declined")
     flush_webhooks(page, live_server)
 
     page.goto(live_server + "/account")

@@ -87,7 +87,14 @@ def test_portal_session_page_cancels_and_resumes_the_plan(env: Env, plans: Plans
     assert 'href="https://app.test/account"' in page.text
     assert "Cancel plan" in page.text
 
-    cancel = env.http.post(f"{portal.url}/cancel", data={"subscription": session.subscription})
+    asked = env.http.post(f"{portal.url}/cancel", data={"subscription": session.subscription})
+    assert asked.status_code == 200 and "Confirm cancellation" in asked.text
+    assert "Go back, keep my plan" in asked.text
+    sub = env.client.v1.subscriptions.retrieve(session.subscription)
+    assert sub.cancel_at_period_end is False  # nothing happens until it is confirmed
+    cancel = env.http.post(
+        f"{portal.url}/cancel", data={"subscription": session.subscription, "confirm": "yes"}
+    )
     assert cancel.status_code == 303 and cancel.headers["location"] == portal.url
     sub = env.client.v1.subscriptions.retrieve(session.subscription)
     assert sub.cancel_at_period_end is True and sub.status == "active"
@@ -107,7 +114,9 @@ def test_portal_refuses_another_customers_subscription(env: Env, plans: Plans) -
     stranger = env.client.v1.customers.create(params={"email": "stranger@example.com"})
     portal = env.client.v1.billing_portal.sessions.create(params={"customer": stranger.id})
 
-    response = env.http.post(f"{portal.url}/cancel", data={"subscription": session.subscription})
+    response = env.http.post(
+        f"{portal.url}/cancel", data={"subscription": session.subscription, "confirm": "yes"}
+    )
 
     assert response.status_code == 404
     assert env.client.v1.subscriptions.retrieve(session.subscription).cancel_at_period_end is False

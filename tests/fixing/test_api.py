@@ -136,7 +136,19 @@ def test_huge_body_is_refused_before_it_is_read(client):
         headers={"Content-Type": "application/json"},
     )
     assert r.status_code == 413
-    assert "limit" in r.json()["message"]
+    message = r.json()["message"]
+    assert "limit of" in message and "bytes" in message
+    assert "Code may be up to 20,000 characters and the error up to 10,000." in message
+
+
+def test_huge_form_post_from_a_browser_gets_a_page_naming_the_limits(client):
+    r = client.post(
+        "/",
+        content=b"code=" + b"x" * 400_000,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"},
+    )
+    assert r.status_code == 413 and r.headers["content-type"].startswith("text/html")
+    assert "20,000 characters" in r.text and "Back to the fixer" in r.text
 
 
 def test_provider_failure_is_503_and_costs_nothing(client, provider):
@@ -214,3 +226,14 @@ def test_openapi_docs_are_served_without_a_cdn(client):
     assert client.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
     spec = client.get("/openapi.json").json()
     assert "/api/v1/fixes" in spec["paths"]
+
+
+def test_openapi_offers_an_api_key_for_the_authorize_button(client):
+    spec = client.get("/openapi.json").json()
+    scheme = spec["components"]["securitySchemes"]["ApiKey"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    assert "bfk_" in scheme["bearerFormat"]
+    # A key is optional: without one the visitor cookie's free fixes are used.
+    assert spec["paths"]["/api/v1/fixes"]["post"]["security"] == [{"ApiKey": []}, {}]
+    docs = client.get("/docs").text
+    assert 'class="topbar"' in docs and "Authorize" in docs  # inside the site's layout

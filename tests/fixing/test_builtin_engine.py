@@ -1367,13 +1367,17 @@ def test_provider_returns_the_engine_fix_without_tokens():
     assert (reply.model, reply.prompt_tokens, reply.completion_tokens) == ("builtin-rules-1", 0, 0)
 
 
-def test_provider_declines_other_languages_and_points_to_an_llm():
+def test_provider_declines_other_languages_in_words_meant_for_the_user():
     prompt = FixPrompt(code="console.log(x", error="SyntaxError", language="javascript")
     reply = asyncio.run(BuiltinProvider().complete(prompt))
     assert reply.fixed_code is None
     assert "only fixes Python" in reply.explanation
-    assert "BUGFIXER_LLM_API_KEY" in reply.explanation
-    assert "BUGFIXER_LLM_BASE_URL" in reply.explanation
+    assert "JavaScript" in reply.explanation
+    assert "BUGFIXER_" not in reply.explanation  # settings are for the operator, not visitors
+
+
+def test_provider_says_which_languages_the_form_may_offer():
+    assert BuiltinProvider.languages == frozenset({"python"})
 
 
 def test_provider_retry_repairs_what_the_previous_fix_left():

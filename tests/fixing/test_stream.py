@@ -160,7 +160,8 @@ def test_deltas_arrive_before_a_result_with_highlighted_fixed_code_and_diff(clie
     assert "+def f():" in result["diff"]
     html = result["html"]
     assert 'id="fixed-code"' in html and '<span class="k">def</span>' in html
-    assert 'id="diff"' in html and '<span class="gi">+def f():</span>' in html
+    assert 'id="diff"' in html and '<td class="line added">' in html
+    assert '<span class="p">():</span>' in html  # the fixed line, highlighted, in the diff
     assert f'href="{result["url"]}"' in html
 
 

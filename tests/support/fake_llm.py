@@ -102,6 +102,7 @@ class FakeLLM:
         reply: str | ReplyFn | None = None,
         *,
         delay_s: float = 0.0,
+        chunk_delay_s: float = 0.0,
         reject_stream_options: bool = False,
         supports_n: bool = True,
         model: str | None = None,
@@ -109,6 +110,7 @@ class FakeLLM:
         port: int = 0,
     ) -> None:
         self.delay_s = delay_s
+        self.chunk_delay_s = chunk_delay_s  # between streamed chunks, to watch text arrive
         self.reject_stream_options = reject_stream_options
         self.supports_n = supports_n
         self.model = model
@@ -250,7 +252,7 @@ class FakeLLM:
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             return StreamingResponse(
-                _sse_chunks(text, model, usage if include_usage else None),
+                _sse_chunks(text, model, usage if include_usage else None, self.chunk_delay_s),
                 media_type="text/event-stream",
             )
         return JSONResponse(
@@ -304,7 +306,9 @@ async def _dropped(scope: Scope, receive: Receive, send: Send) -> None:
     # Returning without finishing makes uvicorn close the connection mid-response.
 
 
-async def _sse_chunks(text: str, model: str, usage: dict[str, int] | None) -> AsyncIterator[str]:
+async def _sse_chunks(
+    text: str, model: str, usage: dict[str, int] | None, chunk_delay_s: float = 0.0
+) -> AsyncIterator[str]:
     base = {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
         "object": "chat.completion.chunk",
@@ -320,7 +324,7 @@ async def _sse_chunks(text: str, model: str, usage: dict[str, int] | None) -> As
     for i in range(0, len(words), 4):
         piece = "".join(words[i : i + 4])
         yield event([{"index": 0, "delta": {"content": piece}, "finish_reason": None}])
-        await asyncio.sleep(0)
+        await asyncio.sleep(chunk_delay_s)
     yield event([{"index": 0, "delta": {}, "finish_reason": "stop"}])
     if usage is not None:
         yield event([], usage=usage)

@@ -72,6 +72,7 @@ def test_dev_outbox_is_visible_locally_and_hidden_in_production(tmp_path):
         tmp_path / "prod",
         env="production",
         public_url="https://fixer.example.com",
+        contact_email="help@fixer.example.com",
         stripe_secret_key="sk_live_x",
         stripe_webhook_secret="whsec_x",
     )

@@ -54,7 +54,7 @@ def test_fourth_form_post_is_a_402_pricing_page_with_three_plans(client):
     r = client.post("/", data={"csrf_token": csrf_token(client), "code": BROKEN})
     assert r.status_code == 402
     assert 'id="paywall"' in r.text and "used all 3 free fixes" in r.text
-    for price in ("$5", "$12", "$50"):
+    for price in ("$5.00", "$12.00", "$50.00"):
         assert price in r.text
 
 

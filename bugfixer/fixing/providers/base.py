@@ -50,6 +50,9 @@ class Provider(ABC):
 
     name: ClassVar[str]
     model: str
+    # What the fix form offers with this provider (codes of fixing.languages.LANGUAGES);
+    # None means every language there.
+    languages: ClassVar[frozenset[str] | None] = None
 
     @classmethod
     @abstractmethod

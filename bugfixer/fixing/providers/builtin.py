@@ -27,6 +27,7 @@ class BuiltinProvider(Provider):
     """
 
     model = "builtin-rules-1"
+    languages = frozenset({"python"})
 
     def __init__(self, sandbox: Runner | None = None) -> None:
         self._sandbox = sandbox
@@ -40,10 +41,8 @@ class BuiltinProvider(Provider):
         if language not in _PYTHON:
             shown = LANGUAGES.get(language, prompt.language.strip()) or "this"
             return self._reply(
-                f"The offline engine only fixes Python, so it can't help with {shown} code. "
-                "To fix other languages, configure an LLM provider by setting "
-                "BUGFIXER_LLM_API_KEY (and BUGFIXER_LLM_BASE_URL for an OpenAI-compatible "
-                "endpoint other than OpenAI).",
+                f"This fixer only fixes Python, so it can't help with {shown} code. "
+                "Nothing was charged for this attempt.",
                 None,
             )
         if prompt.feedback:
@@ -75,9 +74,9 @@ class BuiltinProvider(Provider):
             if result.fixed_code is not None and result.fixed_code != prompt.previous_fix:
                 return self._reply(result.explanation, result.fixed_code)
         return self._reply(
-            "The offline rules have no other fix to offer: the previous attempt was rejected "
+            "The built-in rules have no other fix to offer: the previous attempt was rejected "
             f"({(prompt.feedback or '').strip()[:300]}), and running the rules again gives the "
-            "same answer. An LLM provider (BUGFIXER_LLM_API_KEY) may be able to do better.",
+            "same answer.",
             None,
         )
 
