@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bugfixer.admin import audit, exports
@@ -25,8 +25,13 @@ api = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
 
 async def period_of(
-    days: str | None = None, start: str | None = None, end: str | None = None
+    days: Annotated[
+        str | None, Query(description="The last N days, today (UTC) included: 1 to 366.")
+    ] = None,
+    start: Annotated[str | None, Query(description="First day, YYYY-MM-DD (with end).")] = None,
+    end: Annotated[str | None, Query(description="Last day, YYYY-MM-DD, inclusive.")] = None,
 ) -> Period:
+    """The report's period; without any of these, the last 30 days."""
     return parse_period(days=days, start=start, end=end)
 
 
