@@ -22,9 +22,9 @@ import random
 import secrets
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +34,6 @@ from pathlib import Path
 import httpx
 import psycopg
 import sqlalchemy as sa
-import uvicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -42,9 +41,7 @@ sys.path.insert(0, str(ROOT))
 from bugfixer import flows, migrate  # noqa: E402
 from bugfixer.accounts import service as accounts  # noqa: E402
 from bugfixer.analytics.events import visitor_key  # noqa: E402
-from bugfixer.config import Settings  # noqa: E402
 from bugfixer.db import make_engine  # noqa: E402
-from bugfixer.main import create_app  # noqa: E402
 
 PLANS = {"monthly": (500, "month", 1), "quarterly": (1200, "month", 3), "annual": (5000, "year", 1)}
 MODELS = [("openai", "gpt-4o-mini"), ("openai", "gpt-4o"), ("builtin", "builtin-rules")]
@@ -65,9 +62,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15, help="Timed requests per period.")
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
     parser.add_argument("--seed", type=int, default=11, help="Random seed of the history.")
+    parser.add_argument(
+        "--reuse", metavar="DATABASE", help="Time a database kept by --keep; load nothing."
+    )
     args = parser.parse_args()
     if not args.url:
         raise SystemExit("give --url (a PostgreSQL server) or set BUGFIXER_BENCH_POSTGRES_URL")
+    if args.reuse:
+        url = sa.make_url(args.url).set(database=args.reuse).render_as_string(hide_password=False)
+        print(calibration(url))
+        time_requests(url, runs=args.runs)
+        return
 
     with fresh_database(args.url, keep=args.keep) as url:
         engine = make_engine(url)
@@ -329,63 +334,111 @@ def calibration(url: str) -> str:
 
 
 @contextmanager
-def served(url: str) -> Iterator[tuple[str, str]]:
-    instance = Path(tempfile.mkdtemp(prefix="bench-admin-"))
-    settings = Settings(
-        _env_file=None,
-        env="test",
-        instance_dir=instance,
-        database_url=url,
-        secret_key="bench-secret-key-that-is-long-enough-0123456789",
-        llm_provider="builtin",
-        log_level="WARNING",
-    )
-    app = create_app(settings)
-    db = app.state.ctx.db
+def served(url: str) -> Iterator[tuple[str, str, int]]:
+    """`bugfixer serve` on the loaded database, with an administrator's API key."""
+    from bugfixer.db import Database
+
+    db = Database.from_url(url)
     prepared = accounts.prepare_account(email="bench-admin@example.com", password=PASSWORD)
     db.write_now(flows.make_admin, email="bench-admin@example.com", account=prepared)
     admin = db.read_now(accounts.find_user, email="bench-admin@example.com")
     key = db.write_now(accounts.create_api_key, user_id=admin.id, name="bench").secret
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
+    db.close()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "BUGFIXER_ENV": "test",
+        "BUGFIXER_INSTANCE_DIR": tempfile.mkdtemp(prefix="bench-admin-"),
+        "BUGFIXER_DATABASE_URL": url,
+        "BUGFIXER_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
+        "BUGFIXER_LLM_PROVIDER": "builtin",
+        "BUGFIXER_LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bugfixer", "serve", "--port", str(port)], env=env, cwd=ROOT
+    )
+    base = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}", key
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("the server did not come up")
+            time.sleep(0.2)
+        yield base, key, server.pid
     finally:
-        server.should_exit = True
-        thread.join(10)
+        server.terminate()
+        server.wait(10)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU the app process and the database's backends spend, which a busy shared machine
+    inflates far less than it inflates wall time."""
+
+    def __init__(self, url: str, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.database = sa.make_url(url).database
+        self.conn = psycopg.connect(_libpq(url), autocommit=True)
+
+    def backends(self) -> list[int]:
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (self.database,),
+        ).fetchall()
+        return [pid for (pid,) in rows]
+
+    def sample(self) -> tuple[float, dict[int, float]]:
+        return cpu_seconds(self.server_pid), {p: cpu_seconds(p) for p in self.backends()}
+
+    def spent(self, before: tuple[float, dict[int, float]]) -> tuple[float, float]:
+        app_after, db_after = self.sample()
+        db = sum(max(0.0, cpu - before[1].get(pid, cpu)) for pid, cpu in db_after.items())
+        return app_after - before[0], db
 
 
 def time_requests(url: str, *, runs: int) -> None:
     with (
-        served(url) as (base, key),
+        served(url) as (base, key, pid),
         httpx.Client(
             base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=120
         ) as client,
     ):
-        print(f"{'request':<44} {'min':>8} {'median':>8} {'p90':>8}  (ms, {runs} runs)")
+        meter = CpuMeter(url, pid)
+        print(
+            f"{'request':<38} {'min':>6} {'median':>7} {'p90':>6}   "
+            f"{'app CPU':>7} {'db CPU':>7}  (ms; {runs} runs; CPU per request)"
+        )
         for query in ("days=7", "days=30", "days=90"):
             path = f"/api/v1/admin/metrics?{query}"
-            times = _times(client, path, runs)
+            print(_row(f"GET {path}", *_times(client, meter, path, runs)))
             body = client.get(path).json()
-            print(_row(f"GET {path}", times))
             print(
                 f"  {body['fixes']['total']:,} fixes, {body['funnel']['visitors']:,} visitors, "
                 f"MRR ${body['mrr_cents'] / 100:,.2f}, LLM ${body['llm']['cost_usd']:,.2f}"
             )
-        # The page needs a session; an API key only opens /api/. Time the same report
-        # through the page's own code path by signing in.
+        # The page needs a session (an API key only opens /api/): sign in, then time it.
         page = httpx.Client(base_url=base, timeout=120)
         token = _csrf(page, "/login")
         page.post(
             "/login",
             data={"email": "bench-admin@example.com", "password": PASSWORD, "csrf_token": token},
         )
-        print(_row("GET /admin?days=30 (HTML, charts)", _times(page, "/admin?days=30", runs)))
+        print(_row("GET /admin?days=30 (HTML)", *_times(page, meter, "/admin?days=30", runs)))
         page.close()
 
 
@@ -395,22 +448,29 @@ def _csrf(client: httpx.Client, path: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
 
 
-def _times(client: httpx.Client, path: str, runs: int) -> list[float]:
+def _times(
+    client: httpx.Client, meter: CpuMeter, path: str, runs: int
+) -> tuple[list[float], float, float]:
     for _ in range(2):  # warm: connections, plan cache
         assert client.get(path).status_code == 200
     times = []
+    before = meter.sample()
     for _ in range(runs):
         started = time.perf_counter()
         r = client.get(path)
         times.append((time.perf_counter() - started) * 1000)
         assert r.status_code == 200, r.text[:200]
-    return times
+    app_cpu, db_cpu = meter.spent(before)
+    return times, app_cpu * 1000 / runs, db_cpu * 1000 / runs
 
 
-def _row(label: str, times: list[float]) -> str:
+def _row(label: str, times: list[float], app_ms: float, db_ms: float) -> str:
     ordered = sorted(times)
     p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
-    return f"{label:<44} {ordered[0]:>8.0f} {statistics.median(ordered):>8.0f} {p90:>8.0f}"
+    return (
+        f"{label:<38} {ordered[0]:>6.0f} {statistics.median(ordered):>7.0f} {p90:>6.0f}   "
+        f"{app_ms:>7.0f} {db_ms:>7.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from sqlalchemy.sql import ColumnElement
 from bugfixer.admin.period import Period
 from bugfixer.admin.schemas import AdminMetrics, Day, Fixes, Funnel, Latency, Llm, PeriodOut
 from bugfixer.analytics import events as kinds
-from bugfixer.analytics.models import ProductEvent
+from bugfixer.analytics.models import LINKS_WHERE, ProductEvent
 from bugfixer.billing.models import Subscription, Transaction
 from bugfixer.billing.plans import Plan
 
@@ -135,7 +135,7 @@ def _actor() -> tuple[ColumnElement[Any], Any]:
     links = (
         select(pe.c.visitor_key, func.min(pe.c.user_id).label("user_id"))
         .where(
-            pe.c.kind.in_(kinds.LINK_KINDS),
+            text(LINKS_WHERE),  # as written in the partial index, so it is used
             pe.c.visitor_key.is_not(None),
             pe.c.user_id.is_not(None),
         )
@@ -159,7 +159,7 @@ def _visitors(session: Session, in_period: ColumnElement[bool]) -> tuple[dict[da
     """
     actor, joined = _actor()
     day = day_of(session, pe.c.occurred_at)
-    visits = and_(in_period, pe.c.kind.in_(kinds.VISIT_KINDS), actor.is_not(None))
+    visits = and_(in_period, pe.c.kind.not_in(kinds.NOT_VISITS), actor.is_not(None))
     per_day = select(day, func.count(distinct(actor))).select_from(joined).where(visits)
     if session.get_bind().dialect.name == "postgresql":
         by_day, total = {}, 0

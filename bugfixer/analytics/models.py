@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bugfixer.db import Base, UTCDateTime, utcnow
 
+# The kinds that link a browser to an account (analytics.events.LINK_KINDS).
+LINKS_WHERE = "kind IN ('signed_up', 'signed_in')"
 # jsonb on PostgreSQL: properties are read back by key in aggregate queries.
 Properties = JSON().with_variant(JSONB(), "postgresql")
 
@@ -27,6 +29,14 @@ class ProductEvent(Base):
             postgresql_include=["kind", "user_id", "visitor_key"],
         ),
         Index("ix_product_events_kind_occurred_at", "kind", "occurred_at"),
+        # Sign-ups and sign-ins: which account each browser became, read by every report.
+        Index(
+            "ix_product_events_links",
+            "visitor_key",
+            postgresql_include=["user_id"],
+            postgresql_where=text(LINKS_WHERE),
+            sqlite_where=text(LINKS_WHERE),
+        ),
         Index("ix_product_events_user_id_occurred_at", "user_id", "occurred_at"),
     )
 

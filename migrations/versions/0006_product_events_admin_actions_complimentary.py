@@ -45,6 +45,15 @@ def upgrade() -> None:
     op.create_index(
         "ix_product_events_user_id_occurred_at", "product_events", ["user_id", "occurred_at"]
     )
+    links = sa.text("kind IN ('signed_up', 'signed_in')")
+    op.create_index(
+        "ix_product_events_links",
+        "product_events",
+        ["visitor_key"],
+        postgresql_include=["user_id"],
+        postgresql_where=links,
+        sqlite_where=links,
+    )
 
     op.create_table(
         "admin_actions",
@@ -113,6 +122,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_admin_actions_target_user_id"), table_name="admin_actions")
     op.drop_index(op.f("ix_admin_actions_occurred_at"), table_name="admin_actions")
     op.drop_table("admin_actions")
+    op.drop_index("ix_product_events_links", table_name="product_events")
     op.drop_index("ix_product_events_user_id_occurred_at", table_name="product_events")
     op.drop_index("ix_product_events_kind_occurred_at", table_name="product_events")
     op.drop_index("ix_product_events_occurred_at", table_name="product_events")
