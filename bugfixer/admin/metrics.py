@@ -80,8 +80,11 @@ def _as_date(value: Any) -> date:
 def report(*, session: Session, period: Period, plans: tuple[Plan, ...], prices: Prices) -> Report:
     """Everything the dashboard shows for ``period``, in one read transaction."""
     if session.get_bind().dialect.name == "postgresql":
-        # Room to hash a month of visitors in memory rather than spill to disk.
+        # Room to sort a month of visitors in memory rather than spill to disk; and plans
+        # made for this period's dates: psycopg prepares a statement run five times, and
+        # a generic plan guesses how many rows a date range holds.
         session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     in_period = and_(pe.c.occurred_at >= period.since, pe.c.occurred_at < period.before)
     fixes_by_day, by_model, fixes, llm = _fix_usage(session, in_period, prices)
     counts = _counts_by_day(session, in_period)
