@@ -65,13 +65,16 @@ def main() -> None:
     parser.add_argument(
         "--reuse", metavar="DATABASE", help="Time a database kept by --keep; load nothing."
     )
+    parser.add_argument(
+        "--periods", default="7,30,90", help="Comma-separated ?days= values to time."
+    )
     args = parser.parse_args()
     if not args.url:
         raise SystemExit("give --url (a PostgreSQL server) or set BUGFIXER_BENCH_POSTGRES_URL")
     if args.reuse:
         url = sa.make_url(args.url).set(database=args.reuse).render_as_string(hide_password=False)
         print(calibration(url))
-        time_requests(url, runs=args.runs)
+        time_requests(url, runs=args.runs, periods=_periods(args.periods))
         return
 
     with fresh_database(args.url, keep=args.keep) as url:
@@ -83,7 +86,14 @@ def main() -> None:
         loaded_s = time.perf_counter() - started
         print(f"loaded in {loaded_s:.1f} s: " + ", ".join(f"{n:,} {t}" for t, n in counts.items()))
         print(calibration(url))
-        time_requests(url, runs=args.runs)
+        time_requests(url, runs=args.runs, periods=_periods(args.periods))
+
+
+def _periods(raw: str) -> list[int]:
+    try:
+        return [int(p) for p in raw.split(",") if p.strip()]
+    except ValueError:
+        raise SystemExit(f"--periods takes numbers of days like 7,30,90, not {raw!r}") from None
 
 
 @contextmanager
@@ -411,7 +421,7 @@ class CpuMeter:
         return app_after - before[0], db
 
 
-def time_requests(url: str, *, runs: int) -> None:
+def time_requests(url: str, *, runs: int, periods: list[int]) -> None:
     with (
         served(url) as (base, key, pid),
         httpx.Client(
@@ -423,8 +433,8 @@ def time_requests(url: str, *, runs: int) -> None:
             f"{'request':<38} {'min':>6} {'median':>7} {'p90':>6}   "
             f"{'app CPU':>7} {'db CPU':>7}  (ms; {runs} runs; CPU per request)"
         )
-        for query in ("days=7", "days=30", "days=90"):
-            path = f"/api/v1/admin/metrics?{query}"
+        for days in periods:
+            path = f"/api/v1/admin/metrics?days={days}"
             print(_row(f"GET {path}", *_times(client, meter, path, runs)))
             body = client.get(path).json()
             print(
