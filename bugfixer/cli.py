@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import click
 
@@ -32,34 +34,97 @@ main.add_command(fix)
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
-@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="BUGFIXER_HOST",
+    help="Address to listen on (BUGFIXER_HOST).",
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=int,
+    envvar="BUGFIXER_PORT",
+    help="Port to listen on (BUGFIXER_PORT).",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    envvar="BUGFIXER_WORKERS",
+    help="Worker processes (BUGFIXER_WORKERS); more than one wants Redis rate limits.",
+)
 @click.option("--reload", is_flag=True, help="Restart on code changes (development).")
 def serve(host: str, port: int, workers: int, reload: bool) -> None:
-    """Run the web app and API with uvicorn."""
+    """Run the web app and API with uvicorn.
+
+    X-Forwarded-For/-Proto are believed only from BUGFIXER_TRUSTED_PROXIES.
+    """
     import uvicorn
 
     from bugfixer import migrate
     from bugfixer.db import make_engine
+    from bugfixer.observability.logs import configure_logging
 
     settings = _settings()
-    engine = make_engine(settings.resolved_database_url)
-    migrate.upgrade(engine)  # once here, so several workers never race to migrate
-    engine.dispose()
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.migrate_on_start:
+        engine = make_engine(settings.resolved_database_url)
+        migrate.upgrade(engine)  # once here, so several workers never race to migrate
+        engine.dispose()
+    if workers > 1 and urlsplit(settings.rate_limit_storage).scheme == "memory":
+        from bugfixer.main import warn_unshared_limits
+
+        warn_unshared_limits(f"{workers} worker processes serve this app")
     for line in where_to_look(settings, host=host, port=port):
-        click.echo(line)
-    uvicorn.run(
-        "bugfixer.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        reload=reload,
-        proxy_headers=True,
-        access_log=False,
-        log_level=settings.log_level.lower(),
-    )
+        if settings.log_format == "json":  # log shippers get one JSON object per line
+            logging.getLogger("bugfixer.serve").info(line)
+        else:
+            click.echo(line)
+    with _metrics_dir(workers):
+        uvicorn.run(
+            "bugfixer.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            reload=reload,
+            # X-Forwarded-* are believed from BUGFIXER_TRUSTED_PROXIES only, by the app.
+            proxy_headers=False,
+            access_log=False,
+            log_config=None,
+            log_level=settings.log_level.lower(),
+        )
+
+
+@contextmanager
+def _metrics_dir(workers: int) -> Iterator[None]:
+    """Several workers add up their metrics in files: a fresh folder for this server."""
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from bugfixer.observability.multiprocess import MULTIPROC_ENV, prepare_multiprocess_dir
+
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        prepare_multiprocess_dir(Path(given))
+        yield
+        return
+    if workers == 1:
+        yield
+        return
+    path = tempfile.mkdtemp(prefix="bugfixer-metrics-")
+    os.environ[MULTIPROC_ENV] = path
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROC_ENV]
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def where_to_look(settings: Settings, *, host: str, port: int) -> list[str]:
@@ -137,7 +202,6 @@ def stripe_group() -> None:
 def _gateway(settings: Settings) -> Iterator[StripeGateway]:
     """Real Stripe with a key; otherwise the emulator's own data, served for the command."""
     from bugfixer.billing.gateway import StripeGateway
-    from bugfixer.deps import DEVSTRIPE_KEY
 
     if settings.stripe_secret_key is not None:
         yield StripeGateway(settings.stripe_secret_key.get_secret_value())
@@ -155,6 +219,7 @@ def _gateway(settings: Settings) -> Iterator[StripeGateway]:
     emulator = devstripe.create_app(
         db_path=settings.instance_dir / "devstripe.sqlite3",
         webhook_secret=settings.webhook_secret,
+        api_key=settings.devstripe_key,
         webhook_url=f"{settings.public_url.rstrip('/')}/stripe/webhook"
         if settings.public_url
         else None,
@@ -170,7 +235,7 @@ def _gateway(settings: Settings) -> Iterator[StripeGateway]:
         time.sleep(0.01)
     try:
         port = sock.getsockname()[1]
-        yield StripeGateway(DEVSTRIPE_KEY, api_base=f"http://127.0.0.1:{port}/_stripe")
+        yield StripeGateway(settings.devstripe_key, api_base=f"http://127.0.0.1:{port}/_stripe")
     finally:
         server.should_exit = True
         thread.join(10)
@@ -221,3 +286,47 @@ def replay(event_id: str) -> None:
         raise click.ClickException(f"{event_id} failed again: {exc}") from None
     finally:
         db.close()
+
+
+@main.group("sandbox")
+def sandbox_group() -> None:
+    """The sandbox that runs user programs to verify fixes."""
+
+
+@sandbox_group.command("check")
+def sandbox_check() -> None:
+    """Run a few programs in the sandbox and say whether it works here (exit 1 if not)."""
+    import asyncio
+
+    from bugfixer.sandbox import RunResult, Sandbox, SandboxUnavailable
+
+    settings = _settings()
+    try:
+        sandbox = Sandbox.from_settings(settings)
+    except SandboxUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    if not sandbox.enabled:
+        raise click.ClickException("BUGFIXER_SANDBOX=off: user programs are never run")
+    probes = {  # label: (program, acceptable outcomes)
+        "a program runs": ("print('ok')", {"ok"}),
+        "the network is unreachable": (
+            "import socket\nsocket.create_connection(('1.1.1.1', 53), timeout=1)",
+            {"exception"},
+        ),
+        "an endless loop is stopped": ("while True:\n    pass", {"cpu_limit", "timeout"}),
+    }
+
+    async def run_all() -> list[RunResult]:
+        return await asyncio.gather(*(sandbox.run_python(src) for src, _ in probes.values()))
+
+    click.echo(f"interpreter: {sandbox.python}")
+    click.echo(f"limits: {sandbox.limits}")
+    failed = False
+    for (label, (_src, expected)), result in zip(
+        probes.items(), asyncio.run(run_all()), strict=True
+    ):
+        good = result.outcome in expected
+        failed |= not good
+        click.echo(f"{'ok  ' if good else 'FAIL'} {label}: {result.summary()}")
+    if failed:
+        raise click.ClickException("the sandbox does not work here (see above)")

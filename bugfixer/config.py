@@ -7,9 +7,12 @@ names every one of them.
 from __future__ import annotations
 
 import hmac
+import math
 import os
+import re
 import secrets
 import shutil
+from collections import Counter
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -28,6 +31,19 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development", "test"}
 MIN_SECRET_LENGTH = 32
+# Estimated from the characters' spread; `openssl rand -hex 16` or `secrets.token_urlsafe()`
+# pass easily; "a" * 40 (0 bits) or "abcd" * 10 (80 bits) do not.
+MIN_SECRET_BITS = 96
+# Secret (sk_) or restricted (rk_) key, live or test, then Stripe's random part (24 or
+# 99 characters); a 24-character one estimates at about 100 bits.
+STRIPE_KEY_SHAPE = re.compile(r"(sk|rk)_(live|test)_[0-9A-Za-z]{20,}")
+MIN_STRIPE_KEY_BITS = 64
+
+
+def estimated_bits(secret: str) -> float:
+    """Shannon entropy of the secret's characters times its length: a floor for guessing."""
+    counts = Counter(secret)
+    return -sum(n * math.log2(n / len(secret)) for n in counts.values())
 
 
 class PlanSetting(BaseModel):
@@ -123,6 +139,23 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level."
     )
+    server_timing: bool = Field(
+        False,
+        description="Send a Server-Timing header (our time vs the provider's) with each "
+        "response; it also tells clients how long each request took.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="text for people, json for log shippers (one object per line)."
+    )
+    metrics_token: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer token for /metrics; unset = only loopback peers may scrape.",
+    )
+    migrate_on_start: bool = Field(
+        True,
+        description="Upgrade the database when the app starts; false when migrations run "
+        "as their own step (the app then reports not ready until they have).",
+    )
 
     public_url: str = Field(
         "",
@@ -168,16 +201,30 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(True, description="Upgrade the SMTP connection with STARTTLS.")
 
     rate_limit_login: str = Field(
-        "10/minute;100/hour", description="Sign-in attempts per IP and per email."
+        "10/minute;100/hour",
+        description="Sign-in attempts per IP, and per email from one IP.",
+    )
+    rate_limit_login_email: str = Field(
+        "100/hour;500/day",
+        description="Sign-in attempts per email from everywhere (slower, so one IP's wrong "
+        "guesses do not lock the owner out).",
+    )
+    rate_limit_confirm: str = Field(
+        "3/minute;10/day", description="Confirmation emails sent again, per account."
     )
     rate_limit_signup: str = Field(
-        "5/minute;30/hour", description="Sign-ups per IP and per browser."
+        "5/minute;30/hour", description="Sign-ups per IP, per browser and per email."
     )
     rate_limit_reset: str = Field(
         "5/minute;20/hour", description="Password reset requests per IP and per email."
     )
     rate_limit_fix: str = Field("60/minute", description="Fixes per visitor or account.")
     rate_limit_fix_ip: str = Field("1200/minute", description="Fixes per IP address.")
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="Where rate limit counters live: memory:// (this process) or "
+        "redis://host:port/db (shared by every worker and machine).",
+    )
 
     stripe_secret_key: SecretStr | None = Field(
         None,
@@ -252,17 +299,34 @@ class Settings(BaseSettings):
             raise ValueError("BUGFIXER_PUBLIC_URL must be set when BUGFIXER_ENV=production")
         if self.env == "production":
             key = self.secret_key.get_secret_value()
-            if key.lower() in PLACEHOLDER_SECRETS or len(key) < MIN_SECRET_LENGTH:
+            if (
+                key.lower() in PLACEHOLDER_SECRETS
+                or len(key) < MIN_SECRET_LENGTH
+                or estimated_bits(key) < MIN_SECRET_BITS
+            ):
                 raise ValueError(
                     f"BUGFIXER_SECRET_KEY must be set to a random value of at least "
-                    f"{MIN_SECRET_LENGTH} characters when BUGFIXER_ENV=production"
+                    f"{MIN_SECRET_LENGTH} characters when BUGFIXER_ENV=production "
+                    "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
                 )
+            self._check_stripe_key()
         if self.env == "production" and not self.contact_email:
             raise ValueError(
                 "BUGFIXER_CONTACT_EMAIL must be set when BUGFIXER_ENV=production "
                 "(customers need an address for help and refunds)"
             )
         return self
+
+    def _check_stripe_key(self) -> None:
+        """A live server with a key of the wrong shape would fail at the first checkout."""
+        key = self.stripe_secret_key.get_secret_value() if self.stripe_secret_key else ""
+        random_part = key.split("_", 2)[-1]
+        if not STRIPE_KEY_SHAPE.fullmatch(key) or estimated_bits(random_part) < MIN_STRIPE_KEY_BITS:
+            raise ValueError(
+                "STRIPE_SECRET_KEY must be a Stripe secret or restricted key "
+                "(sk_live_..., sk_test_..., rk_live_... or rk_test_... as the dashboard shows it) "
+                "when BUGFIXER_ENV=production"
+            )
 
     def _resolve_sandbox(self) -> None:
         if self.sandbox_concurrency is None:
@@ -301,6 +365,12 @@ class Settings(BaseSettings):
         return self.llm_price_table.get(model, default)
 
     @property
+    def max_fix_body_bytes(self) -> int:
+        """The largest fix request body: any field may be escaped (JSON ``\\uXXXX`` pairs or
+        percent-encoded UTF-8) at up to 12 bytes a character, plus room for the rest."""
+        return 12 * (self.max_code_chars + self.max_error_chars + self.max_test_chars) + 64 * 1024
+
+    @property
     def admin_email_list(self) -> set[str]:
         return {e.lower() for e in self.admin_emails.split(",") if e}
 
@@ -319,6 +389,12 @@ class Settings(BaseSettings):
             return self.stripe_webhook_secret.get_secret_value()
         digest = hmac.new(self.signing_key.encode(), b"devstripe-webhooks", "sha256").hexdigest()
         return f"whsec_dev_{digest[:32]}"
+
+    @cached_property
+    def devstripe_key(self) -> str:
+        """The built-in emulator's API key: secret to this instance, like the signing key."""
+        digest = hmac.new(self.signing_key.encode(), b"devstripe-api-key", "sha256").hexdigest()
+        return f"sk_test_dev_{digest[:32]}"
 
     @cached_property
     def resolved_database_url(self) -> str:

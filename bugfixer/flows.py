@@ -35,8 +35,14 @@ def take_over_browser(*, session: Session, user: User, visitor_id: str | None) -
 
 def sign_up(
     *, session: Session, account: NewAccount, identity: Identity, old_token: str | None
-) -> SignedIn:
-    """Create the account on this browser's trial (signing up grants no new free fixes)."""
+) -> SignedIn | None:
+    """Create the account on this browser's trial (signing up grants no new free fixes).
+
+    None, changing nothing, when the address has an account already: the caller answers
+    as for a new one and tells the owner by mail.
+    """
+    if accounts.find_user(session=session, email=account.email) is not None:
+        return None
     trial_id = metering.trial_for_new_account(session=session, identity=identity)
     # BUGFIXER_ADMIN_EMAILS is read at every request, not copied onto the account.
     user = accounts.create_user(session=session, account=account, trial_id=trial_id)

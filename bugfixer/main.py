@@ -10,6 +10,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import fastapi_offline
 from fastapi import FastAPI
@@ -22,6 +23,7 @@ from bugfixer.accounts.mail import (
     Email,
     Mailer,
     OutboxMailer,
+    Postman,
     SmtpConfig,
     SmtpMailer,
     store_in_outbox,
@@ -45,6 +47,7 @@ from bugfixer.fixing.render import (
 )
 from bugfixer.fixing.routes import api as fixing_api
 from bugfixer.fixing.routes import pages as fixing_pages
+from bugfixer.fixing.schemas import document_limits
 from bugfixer.fixing.service import Fixer
 from bugfixer.metering.identity import (
     SESSION_COOKIE,
@@ -54,6 +57,9 @@ from bugfixer.metering.identity import (
     SignedCookie,
 )
 from bugfixer.metering.service import expire_pending
+from bugfixer.observability.http import RequestObserver
+from bugfixer.observability.logs import configure_logging
+from bugfixer.observability.routes import router as observability_router
 from bugfixer.ratelimit import RateLimiter
 from bugfixer.sandbox import Sandbox
 from bugfixer.web import errors, openapi
@@ -61,7 +67,14 @@ from bugfixer.web.assets import Assets
 from bugfixer.web.csrf import CsrfCookie
 from bugfixer.web.formats import FILTERS
 from bugfixer.web.legal import PAGES, load_legal_pages
-from bugfixer.web.middleware import RequestIdFilter, SecurityHeaders
+from bugfixer.web.limits import (
+    DEVSTRIPE_MAX_BYTES,
+    FORM_MAX_BYTES,
+    WEBHOOK_MAX_BYTES,
+    BodyLimits,
+    LimitBody,
+)
+from bugfixer.web.middleware import STRIPE_FORM_TARGETS, SecurityHeaders
 from bugfixer.web.routes import router as web_router
 
 WEB_DIR = Path(__file__).parent / "web"
@@ -80,10 +93,11 @@ class CachedStaticFiles(StaticFiles):
 def create_app(settings: Settings | None = None, *, provider: Provider | None = None) -> FastAPI:
     """Build the app. ``provider`` overrides the configured one (tests, embedding)."""
     settings = settings or load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
 
     db = Database.from_url(settings.resolved_database_url)
-    if not migrate.is_current(db.engine):
+    # Otherwise migrations are a separate step and /readyz says 503 until it has run.
+    if settings.migrate_on_start and not migrate.is_current(db.engine):
         migrate.upgrade(db.engine)
     # Database threads hand results back to the event loop; the default 5 ms GIL switch
     # interval would add up to that much to every hand-off while the loop is busy.
@@ -113,6 +127,7 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         diff_view=diff_view,
         verification_summary=verification_summary,
     )
+    mailer = build_mailer(settings, db)
     ctx = AppContext(
         settings=settings,
         db=db,
@@ -126,7 +141,8 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         ),
         templates=templates,
         limiter=build_limiter(settings),
-        mailer=build_mailer(settings, db),
+        mailer=mailer,
+        postman=Postman(mailer),
         plans=plans,
     )
 
@@ -136,11 +152,13 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         sweeper = asyncio.create_task(_give_back_expired_reservations(db))
         view_writer = asyncio.create_task(ctx.views.run(db))
         yield
+        await ctx.postman.drain()
         for task in (sweeper, view_writer):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await provider.aclose()
+        await ctx.limiter.aclose()
         db.close()
 
     app = FastAPI(
@@ -155,17 +173,19 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     app.state.assets = assets
     app.state.legal_pages = legal_pages
     openapi.install(app)
-    max_body = 4 * (settings.max_code_chars + settings.max_error_chars) + 64 * 1024
+    document_limits(app, settings)
+    app.add_middleware(LimitBody, limits=body_limits(settings))
     app.add_middleware(CsrfCookie, secret=settings.signing_key)
     app.add_middleware(
         SecurityHeaders,
-        max_body_bytes=max_body,
-        limits_note=f"Code may be up to {settings.max_code_chars:,} characters and the error "
-        f"up to {settings.max_error_chars:,}.",
+        form_targets=() if settings.stripe_emulated else STRIPE_FORM_TARGETS,
     )
     if settings.trusted_proxy_list:
         # Believe X-Forwarded-For/-Proto only from these peers (client address, https).
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
+    app.add_middleware(
+        RequestObserver, hash_key=settings.signing_key, server_timing=settings.server_timing
+    )
     errors.install(app)
     # Swagger UI 5 (OpenAPI 3.1) as packaged by fastapi-offline: served here, no CDN.
     swagger_dir = Path(fastapi_offline.__file__).parent / "static"
@@ -174,6 +194,7 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     app.include_router(fixing_api)
     app.include_router(fixing_pages)
     app.include_router(web_router)
+    app.include_router(observability_router)
     app.include_router(accounts_router)
     app.include_router(billing_router)
     if settings.stripe_emulated:
@@ -185,6 +206,7 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
             devstripe.create_app(
                 db_path=settings.instance_dir / "devstripe.sqlite3",
                 webhook_secret=settings.webhook_secret,
+                api_key=settings.devstripe_key,
                 webhook_url=webhook_url,
             ),
         )
@@ -194,8 +216,30 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     return app
 
 
+def body_limits(settings: Settings) -> BodyLimits:
+    """Each route's largest request body; every other request gets a small form's."""
+    fix = settings.max_fix_body_bytes
+    note = (
+        f"Code may be up to {settings.max_code_chars:,} characters, the error up to "
+        f"{settings.max_error_chars:,} and the test up to {settings.max_test_chars:,}."
+    )
+    return BodyLimits(
+        default=FORM_MAX_BYTES,
+        notes={path: note for path in ("/", "/fix/stream", "/api/v1/fixes")},
+        exact={
+            "/": fix,
+            "/fix/stream": fix,
+            "/api/v1/fixes": fix,
+            "/stripe/webhook": WEBHOOK_MAX_BYTES,
+        },
+        prefixes=(("/_stripe/", DEVSTRIPE_MAX_BYTES),),
+    )
+
+
 RATE_LIMIT_SETTINGS = {
     "login": "rate_limit_login",
+    "login_email": "rate_limit_login_email",
+    "confirm": "rate_limit_confirm",
     "signup": "rate_limit_signup",
     "reset": "rate_limit_reset",
     "fix": "rate_limit_fix",
@@ -205,12 +249,27 @@ RATE_LIMIT_SETTINGS = {
 
 def build_limiter(settings: Settings) -> RateLimiter:
     try:
-        return RateLimiter(
-            {rule: getattr(settings, name) for rule, name in RATE_LIMIT_SETTINGS.items()}
+        limiter = RateLimiter(
+            {rule: getattr(settings, name) for rule, name in RATE_LIMIT_SETTINGS.items()},
+            storage=settings.rate_limit_storage,
         )
     except ValueError as exc:
         names = ", ".join(f"BUGFIXER_{n.upper()}" for n in RATE_LIMIT_SETTINGS.values())
         raise SettingsError(f"invalid rate limit ({names}): {exc}") from None
+    if not limiter.shared and urlsplit(settings.resolved_database_url).scheme.startswith(
+        "postgresql"
+    ):
+        warn_unshared_limits("the database is PostgreSQL, so several processes may serve it")
+    return limiter
+
+
+def warn_unshared_limits(why: str) -> None:
+    log.warning(
+        "rate limits are counted in each process (BUGFIXER_RATE_LIMIT_STORAGE=memory://) but "
+        "%s: every process allows the full limit. Set BUGFIXER_RATE_LIMIT_STORAGE="
+        "redis://host:port/0 to share them.",
+        why,
+    )
 
 
 async def _give_back_expired_reservations(db: Database, every_s: float = 60.0) -> None:
@@ -241,18 +300,3 @@ def build_mailer(settings: Settings, db: Database) -> Mailer:
         db.write_now(store_in_outbox, email=email)
 
     return OutboxMailer(store)
-
-
-def configure_logging(level: str) -> None:
-    root = logging.getLogger()
-    if getattr(root, "_bugfixer_configured", False):
-        root.setLevel(level)
-        return
-    handler = logging.StreamHandler()
-    handler.addFilter(RequestIdFilter())
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
-    )
-    root.addHandler(handler)
-    root.setLevel(level)
-    root._bugfixer_configured = True  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ from bugfixer.config import Settings
 from bugfixer.main import create_app
 
 POSTGRES_URL = os.environ.get("BUGFIXER_TEST_POSTGRES_URL")
+REDIS_URL = os.environ.get("BUGFIXER_TEST_REDIS_URL")
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
@@ -45,6 +46,21 @@ def client(app) -> Iterator[TestClient]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The test Redis that make test starts, emptied for this test."""
+    if not REDIS_URL:
+        pytest.skip("BUGFIXER_TEST_REDIS_URL is not set (make test starts Redis)")
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return REDIS_URL
 
 
 def _fresh_postgres_database() -> Iterator[str]:

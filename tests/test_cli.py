@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -196,8 +197,8 @@ def test_serve_help_lists_host_port_and_workers():
 # -- the real command in its own process -------------------------------------------------
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def bugfixer_serve(tmp_path: Path, **extra_env: str) -> Iterator[str]:
     """`bugfixer serve` as a subprocess on a free port, until it answers /healthz."""
     port = closed_port()
     command = Path(sys.executable).with_name("bugfixer")
@@ -207,6 +208,7 @@ def served(tmp_path: Path) -> Iterator[str]:
         "BUGFIXER_INSTANCE_DIR": str(tmp_path / "instance"),
         "BUGFIXER_LLM_PROVIDER": "builtin",
         "BUGFIXER_LOG_LEVEL": "WARNING",
+        **extra_env,
     }
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
@@ -239,6 +241,12 @@ def served(tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    with bugfixer_serve(tmp_path) as url:
+        yield url
+
+
 def test_serve_runs_the_app_that_answers_a_fix(served):
     r = httpx.post(f"{served}/api/v1/fixes", json={"code": BROKEN, "error": ERROR}, timeout=10)
     assert r.status_code == 200, r.text
@@ -251,3 +259,27 @@ def test_serve_says_where_the_app_the_emulator_and_the_outbox_are(served, tmp_pa
     assert f"Code Bug Fixer:  {served}/" in printed
     assert f"Stripe emulator: {served}/_stripe" in printed
     assert f"Dev outbox:      {served}/dev/outbox" in printed
+
+
+def use_up_the_trial(url: str) -> None:
+    for _ in range(3):
+        r = httpx.post(f"{url}/api/v1/fixes", json={"code": BROKEN, "error": ERROR}, timeout=10)
+        assert r.status_code == 200, r.text
+
+
+def test_serve_ignores_x_forwarded_for_from_a_loopback_peer_by_default(served):
+    use_up_the_trial(served)
+    # A fresh client (no cookie) claiming to be someone else on another network.
+    spoofed = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    r = httpx.post(f"{served}/api/v1/fixes", json={"code": BROKEN}, headers=spoofed, timeout=10)
+    assert r.status_code == 402, r.text
+    assert "strict-transport-security" not in r.headers  # not taken for https either
+
+
+def test_serve_believes_x_forwarded_for_from_a_trusted_proxy(tmp_path):
+    with bugfixer_serve(tmp_path, BUGFIXER_TRUSTED_PROXIES="127.0.0.1") as url:
+        use_up_the_trial(url)
+        forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+        r = httpx.post(f"{url}/api/v1/fixes", json={"code": BROKEN}, headers=forwarded, timeout=10)
+        assert r.status_code == 200, r.text
+        assert r.headers["strict-transport-security"]

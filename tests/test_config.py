@@ -6,6 +6,9 @@ import pytest
 
 from bugfixer.config import SettingsError, load_settings
 
+SECRET = "Qx7vR2pL9mW4tY8kN3bH6jD1sF5gZ0cA-e_uI"  # 37 varied characters, as generated
+STRIPE_KEY = "sk_live_51Hc8dQ2eZvKYlo2C0aBcDeFgHi"
+
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch, tmp_path):
@@ -64,11 +67,11 @@ def test_invalid_setting_stops_start_up_naming_it(monkeypatch, name, value):
         load_settings()
 
 
-@pytest.mark.parametrize("secret", ["", "changeme", "short"])
+@pytest.mark.parametrize("secret", ["", "changeme", "short", "a" * 40, "abcd" * 10])
 def test_production_refuses_a_missing_or_placeholder_secret(monkeypatch, secret):
     monkeypatch.setenv("BUGFIXER_ENV", "production")
     monkeypatch.setenv("BUGFIXER_PUBLIC_URL", "https://fixer.example.com")
-    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_x")
+    monkeypatch.setenv("STRIPE_SECRET_KEY", STRIPE_KEY)
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_x")
     monkeypatch.setenv("BUGFIXER_SECRET_KEY", secret)
     with pytest.raises(SettingsError, match="BUGFIXER_SECRET_KEY"):
@@ -77,8 +80,8 @@ def test_production_refuses_a_missing_or_placeholder_secret(monkeypatch, secret)
 
 def test_production_needs_a_public_url_for_emailed_links(monkeypatch):
     monkeypatch.setenv("BUGFIXER_ENV", "production")
-    monkeypatch.setenv("BUGFIXER_SECRET_KEY", "k" * 40)
-    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_x")
+    monkeypatch.setenv("BUGFIXER_SECRET_KEY", SECRET)
+    monkeypatch.setenv("STRIPE_SECRET_KEY", STRIPE_KEY)
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_x")
     with pytest.raises(SettingsError, match="BUGFIXER_PUBLIC_URL"):
         load_settings()
@@ -88,25 +91,64 @@ def test_production_accepts_a_real_secret(monkeypatch):
     monkeypatch.setenv("BUGFIXER_ENV", "production")
     monkeypatch.setenv("BUGFIXER_CONTACT_EMAIL", "help@fixer.example.com")
     monkeypatch.setenv("BUGFIXER_PUBLIC_URL", "https://fixer.example.com")
-    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_x")
+    monkeypatch.setenv("STRIPE_SECRET_KEY", STRIPE_KEY)
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_x")
-    monkeypatch.setenv("BUGFIXER_SECRET_KEY", "k" * 40)
-    assert load_settings().signing_key == "k" * 40
+    monkeypatch.setenv("BUGFIXER_SECRET_KEY", SECRET)
+    assert load_settings().signing_key == SECRET
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "sk_test_x",
+        "sk_live_x",
+        "pk_live_51Hc8dQ2eZvKYlo2C0aBcDeFgHi",  # the publishable key by mistake
+        "whsec_51Hc8dQ2eZvKYlo2C0aBcDeFgHi",
+        "sk_live_" + "a" * 30,
+        "sk_live_51Hc8dQ2eZvKYlo2C0aBcDeFgHi ",
+    ],
+)
+def test_production_refuses_a_stripe_key_of_the_wrong_shape(monkeypatch, key):
+    monkeypatch.setenv("BUGFIXER_ENV", "production")
+    monkeypatch.setenv("BUGFIXER_SECRET_KEY", SECRET)
+    monkeypatch.setenv("BUGFIXER_PUBLIC_URL", "https://fixer.example.com")
+    monkeypatch.setenv("STRIPE_SECRET_KEY", key)
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_x")
+    with pytest.raises(SettingsError, match="STRIPE_SECRET_KEY must be a Stripe"):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        STRIPE_KEY,
+        "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+        "rk_live_" + "Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7" * 3,
+    ],
+)
+def test_production_accepts_stripe_secret_and_restricted_keys(monkeypatch, key):
+    monkeypatch.setenv("BUGFIXER_ENV", "production")
+    monkeypatch.setenv("BUGFIXER_SECRET_KEY", SECRET)
+    monkeypatch.setenv("BUGFIXER_PUBLIC_URL", "https://fixer.example.com")
+    monkeypatch.setenv("STRIPE_SECRET_KEY", key)
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_x")
+    monkeypatch.setenv("BUGFIXER_CONTACT_EMAIL", "help@fixer.example.com")
+    assert not load_settings().stripe_emulated
 
 
 def test_production_needs_a_contact_address_for_customers(monkeypatch):
     monkeypatch.setenv("BUGFIXER_ENV", "production")
     monkeypatch.setenv("BUGFIXER_PUBLIC_URL", "https://fixer.example.com")
-    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_x")
+    monkeypatch.setenv("STRIPE_SECRET_KEY", STRIPE_KEY)
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_x")
-    monkeypatch.setenv("BUGFIXER_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("BUGFIXER_SECRET_KEY", SECRET)
     with pytest.raises(SettingsError, match="BUGFIXER_CONTACT_EMAIL"):
         load_settings()
 
 
 def test_production_refuses_the_stripe_emulator(monkeypatch):
     monkeypatch.setenv("BUGFIXER_ENV", "production")
-    monkeypatch.setenv("BUGFIXER_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("BUGFIXER_SECRET_KEY", SECRET)
     monkeypatch.setenv("BUGFIXER_PUBLIC_URL", "https://fixer.example.com")
     with pytest.raises(SettingsError, match="STRIPE_SECRET_KEY"):
         load_settings()

@@ -6,6 +6,7 @@ fallback logs the whole message and keeps it in a table a dev page lists.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import smtplib
 import ssl
@@ -105,6 +106,39 @@ class OutboxMailer:
     def send(self, email: Email) -> None:
         log.info("Email to %s, subject %r:\n%s", email.to, email.subject, email.body)
         self._store(email)
+
+
+class Postman:
+    """Sends mail off the request path.
+
+    A page never waits for a mail server: its answer takes as long whether or not a
+    message went out (so timing does not tell who has an account), a slow or failing
+    server costs the visitor nothing, and a failure is logged. Messages still on their
+    way at shutdown are waited for (``drain``).
+    """
+
+    def __init__(self, mailer: Mailer) -> None:
+        self.mailer = mailer
+        self._sending: set[asyncio.Task[None]] = set()
+
+    def post(self, email: Email, *, what: str) -> None:
+        """Queue ``email`` (described as ``what`` in logs) and return at once."""
+        task = asyncio.get_running_loop().create_task(self._send(email, what))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, email: Email, what: str) -> None:
+        try:
+            await asyncio.to_thread(self.mailer.send, email)
+        except MailError as exc:
+            log.error("could not send the %s email: %s", what, exc)
+        except Exception:
+            log.exception("could not send the %s email", what)
+
+    async def drain(self) -> None:
+        """Wait until every queued message has been handed over (or failed)."""
+        while self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
 
 
 class OutboxMessage(Base):

@@ -22,6 +22,9 @@ class User(Base):
     trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when the owner opened the link mailed to the address; admin rights from
+    # BUGFIXER_ADMIN_EMAILS need it, everything else works without.
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class LoginSession(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -12,14 +12,23 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from bugfixer import flows
+from bugfixer.accounts import letters
 from bugfixer.accounts import service as accounts
-from bugfixer.accounts.mail import MailError, recent_outbox
+from bugfixer.accounts.mail import recent_outbox
 from bugfixer.accounts.models import ApiKey, User
-from bugfixer.accounts.service import SignedIn
+from bugfixer.accounts.service import EmailTaken, SignedIn
 from bugfixer.billing import service as billing
 from bugfixer.billing.models import Subscription, Transaction
 from bugfixer.billing.plans import Plan, find_plan
-from bugfixer.deps import ContextDep, CsrfProtected, CurrentUser, IdentityDep, client_address
+from bugfixer.deps import (
+    ContextDep,
+    CsrfProtected,
+    CurrentUser,
+    IdentityDep,
+    LoopbackOnly,
+    client_address,
+    site_url,
+)
 from bugfixer.errors import AppError, InvalidInput, NotFound
 from bugfixer.fixing.models import Fix
 from bugfixer.fixing.service import list_fixes
@@ -104,21 +113,44 @@ async def signup(
     password: str = Form(""),
     next: str = Form(""),
 ) -> Response:
-    ctx.limiter.hit("signup", client_address(request))
-    ctx.limiter.hit("signup", f"browser:{identity.fingerprint or identity.visitor_id}")
+    """A new address gets an account (signed in at once) and a confirmation link.
+
+    An address that has an account already gets the same answer, so the form does not
+    tell who has one; its owner is told by mail instead.
+    """
+    await ctx.limiter.hit("signup", client_address(request))
+    await ctx.limiter.hit("signup", f"browser:{identity.fingerprint or identity.visitor_id}")
+    await ctx.limiter.hit("signup", f"email:{email.strip().lower()}")  # bounds mail to one address
     try:
         # Argon2 is slow on purpose: hashed in a worker thread, before any transaction.
         prepared = await run_in_threadpool(accounts.prepare_account, email=email, password=password)
-        signed_in = await ctx.db.write(
-            flows.sign_up,
-            account=prepared,
-            identity=identity,
-            old_token=_session_token(request, ctx),
-        )
+        try:
+            signed_in = await ctx.db.write(
+                flows.sign_up,
+                account=prepared,
+                identity=identity,
+                old_token=_session_token(request, ctx),
+            )
+        except EmailTaken:  # a sign-up for the same address won a race
+            signed_in = None
     except AppError as exc:
         return _auth_page(request, ctx, "signup.html", next, error=exc, email=email)
+    target = safe_next(next)
+    if signed_in is None:
+        site = site_url(request, ctx.settings)
+        ctx.postman.post(letters.sign_up_attempt(to=prepared.email, site=site), what="sign-up")
+        return RedirectResponse(target, status_code=303)
+    _mail_confirmation(request, ctx, user_id=signed_in.user_id, email=prepared.email)
     log.info("account %s created", signed_in.user_id)
-    return _signed_in(request, ctx, signed_in, safe_next(next))
+    return _signed_in(request, ctx, signed_in, target)
+
+
+def _mail_confirmation(request: Request, ctx: ContextDep, *, user_id: int, email: str) -> None:
+    token = accounts.make_confirm_token(
+        user_id=user_id, email=email, secret=ctx.settings.signing_key
+    )
+    link = f"{site_url(request, ctx.settings)}/confirm/{quote(token)}"
+    ctx.postman.post(letters.confirm_address(to=email, link=link), what="confirmation")
 
 
 # -- sign in / out ----------------------------------------------------------------------
@@ -140,8 +172,12 @@ async def login(
     password: str = Form(""),
     next: str = Form(""),
 ) -> Response:
-    ctx.limiter.hit("login", client_address(request))
-    ctx.limiter.hit("login", f"email:{email.strip().lower()}")
+    address, who = client_address(request), email.strip().lower()
+    await ctx.limiter.hit("login", address)  # one address trying many accounts
+    await ctx.limiter.hit("login", f"email:{who}|{address}")  # one address guessing one account
+    # Everyone guessing one account, at a slower rate: another address's wrong guesses
+    # do not lock the owner out of their own.
+    await ctx.limiter.hit("login_email", who)
     try:
         found = await ctx.db.read(accounts.find_user, email=email)
         # Argon2 verification and any rehash run in a worker thread, outside transactions.
@@ -186,20 +222,15 @@ async def reset_request(
     identity: IdentityDep,
     email: str = Form(""),
 ) -> Response:
-    """Always the same answer, so the page does not tell who has an account."""
-    ctx.limiter.hit("reset", client_address(request))
-    ctx.limiter.hit("reset", f"email:{email.strip().lower()}")
+    """Always the same answer, as fast, so the page does not tell who has an account:
+    the mail (if any) goes out after the answer."""
+    await ctx.limiter.hit("reset", client_address(request))
+    await ctx.limiter.hit("reset", f"email:{email.strip().lower()}")
     user = await ctx.db.read(accounts.find_user, email=email)
     if user is not None:
-        message = accounts.password_reset_email(
-            user=user,
-            secret=ctx.settings.signing_key,
-            base_url=ctx.settings.public_url or str(request.base_url),
-        )
-        try:
-            await run_in_threadpool(ctx.mailer.send, message)
-        except MailError:
-            log.exception("could not send the password reset email for account %s", user.id)
+        token = accounts.make_reset_token(user=user, secret=ctx.settings.signing_key)
+        link = f"{site_url(request, ctx.settings)}/reset/{quote(token)}"
+        ctx.postman.post(letters.reset_password(to=user.email, link=link), what="password reset")
     return _page(request, ctx, "reset_request.html", sent=True, form={"email": email})
 
 
@@ -224,7 +255,7 @@ async def reset_password(
     identity: IdentityDep,
     password: str = Form(""),
 ) -> Response:
-    ctx.limiter.hit("reset", client_address(request))
+    await ctx.limiter.hit("reset", client_address(request))
     secret = ctx.settings.signing_key
     try:
         found = await ctx.db.read(accounts.user_for_reset_token, token=token, secret=secret)
@@ -255,6 +286,7 @@ async def reset_password(
 class AccountPage:
     """What the account page shows, read in one transaction."""
 
+    address: accounts.AddressState
     subscription: Subscription | None
     transactions: list[Transaction]
     fixes: list[Fix]
@@ -265,6 +297,7 @@ def read_account_page(*, session: Session, identity: Identity) -> AccountPage:
     user_id = identity.user_id
     assert user_id is not None
     return AccountPage(
+        address=accounts.address_state(session=session, user_id=user_id),
         subscription=billing.current_subscription(session=session, user_id=user_id),
         transactions=billing.ledger(session=session, user_id=user_id),
         fixes=list_fixes(session=session, identity=identity, limit=20),
@@ -281,6 +314,8 @@ async def _account_page(
         ctx,
         "account.html",
         usage=await ctx.fixer.usage(me),
+        address=page.address,
+        confirm_sent=request.query_params.get("confirm") == "sent",
         subscription=page.subscription,
         transactions=page.transactions,
         plan_names={p.code: p.name for p in ctx.plans},
@@ -332,12 +367,42 @@ async def revoke_api_key(key_id: int, ctx: ContextDep, me: CurrentUser) -> Respo
     return RedirectResponse("/account", status_code=303)
 
 
+# -- confirming the email address ---------------------------------------------------------
+
+
+@router.get("/confirm/{token}", response_class=HTMLResponse)
+async def confirm_address(
+    token: str, request: Request, ctx: ContextDep, identity: IdentityDep
+) -> Response:
+    """The link mailed at sign-up: opening it proves the mailbox is the account's."""
+    try:
+        address = await ctx.db.write(
+            accounts.confirm_email, token=token, secret=ctx.settings.signing_key
+        )
+    except AppError as exc:
+        return _page(request, ctx, "confirm.html", exc.status, error=exc)
+    log.info("address confirmed for an account")
+    return _page(request, ctx, "confirm.html", address=address)
+
+
+@router.post("/account/confirm", dependencies=[CsrfProtected])
+async def resend_confirmation(request: Request, ctx: ContextDep, me: CurrentUser) -> Response:
+    """Mail the confirmation link again (the first may be lost or expired)."""
+    await ctx.limiter.hit("confirm", f"user:{me.user_id}")
+    address = await ctx.db.read(accounts.address_state, user_id=me.user_id)
+    if address.verified_at is not None:
+        return RedirectResponse("/account", status_code=303)
+    _mail_confirmation(request, ctx, user_id=me.user_id, email=address.email)
+    return RedirectResponse("/account?confirm=sent", status_code=303)
+
+
 # -- the development outbox --------------------------------------------------------------
 
 
-@router.get("/dev/outbox", response_class=HTMLResponse)
+@router.get("/dev/outbox", response_class=HTMLResponse, dependencies=[LoopbackOnly])
 async def outbox(request: Request, ctx: ContextDep, identity: IdentityDep) -> Response:
-    """Mail that would have been sent, for working offline. Never in production."""
+    """Mail that would have been sent, for working offline: never in production, and
+    only to this machine (a reset link in it is the key to an account)."""
     if not ctx.settings.local_mode or ctx.settings.smtp_host:
         raise NotFound("Not found.")
     return _page(request, ctx, "outbox.html", messages=await ctx.db.read(recent_outbox))

@@ -11,8 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
-from urllib.parse import quote
+from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -20,7 +19,6 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bugfixer.accounts.mail import Email
 from bugfixer.accounts.models import ApiKey, LoginSession, User
 from bugfixer.accounts.passwords import hash_password, needs_rehash, verify_password
 from bugfixer.db import utcnow
@@ -30,6 +28,7 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
 SESSION_LIFETIME = timedelta(days=30)
 RESET_LINK_MAX_AGE_S = 3600
+CONFIRM_LINK_MAX_AGE_S = 7 * 24 * 3600
 API_KEY_PREFIX = "bfk_"
 
 
@@ -46,6 +45,11 @@ class BadCredentials(AppError):
 class BadResetLink(AppError):
     status = 400
     code = "bad_reset_link"
+
+
+class BadConfirmLink(AppError):
+    status = 400
+    code = "bad_confirm_link"
 
 
 def normalize_email(raw: str) -> str:
@@ -181,20 +185,6 @@ def make_reset_token(*, user: User, secret: str) -> str:
     return _reset_serializer(secret).dumps({"u": user.id, "p": _password_stamp(user)})
 
 
-def password_reset_email(*, user: User, secret: str, base_url: str) -> Email:
-    """The mail with a single-use link to choose a new password (valid for an hour)."""
-    link = f"{base_url.rstrip('/')}/reset/{quote(make_reset_token(user=user, secret=secret))}"
-    return Email(
-        to=user.email,
-        subject="Reset your Code Bug Fixer password",
-        body=(
-            "Someone asked to reset the password of your Code Bug Fixer account.\n\n"
-            f"To choose a new password, open this link within an hour:\n{link}\n\n"
-            "The link works once. If this was not you, ignore this email."
-        ),
-    )
-
-
 def user_for_reset_token(
     *,
     session: Session,
@@ -317,3 +307,56 @@ def reset_password(
     user = user_for_reset_token(session=session, token=token, secret=secret, lock=True)
     set_password(session=session, user=user, password_hash=password_hash)
     return rotate_session(session=session, user=user, old_token=old_token)
+
+
+# -- confirming the email address ---------------------------------------------------------
+
+
+def _confirm_serializer(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt="bugfixer.confirm-email")
+
+
+def make_confirm_token(*, user_id: int, email: str, secret: str) -> str:
+    """The signed token of the link mailed to ``email``; it names the address it proves."""
+    return _confirm_serializer(secret).dumps({"u": user_id, "e": email})
+
+
+@dataclass(frozen=True)
+class AddressState:
+    email: str
+    verified_at: datetime | None
+
+
+def address_state(*, session: Session, user_id: int) -> AddressState:
+    user = session.get(User, user_id)
+    if user is None:
+        raise BadCredentials("This account no longer exists.")
+    return AddressState(email=user.email, verified_at=user.verified_at)
+
+
+def confirm_email(
+    *, session: Session, token: str, secret: str, max_age_s: int = CONFIRM_LINK_MAX_AGE_S
+) -> AddressState:
+    """Mark the address as its owner's: whoever opened the mailed link reads that mailbox.
+
+    A link works once; later ones for the same address say it is done.
+    """
+    try:
+        data = _confirm_serializer(secret).loads(token, max_age=max_age_s)
+    except SignatureExpired:
+        raise BadConfirmLink(
+            "This confirmation link has expired. Send a new one from your account page."
+        ) from None
+    except BadSignature:
+        data = None
+    user = session.get(User, data.get("u")) if isinstance(data, dict) else None
+    if user is None or data.get("e") != user.email:
+        raise BadConfirmLink(
+            "This confirmation link is not valid. Send a new one from your account page."
+        )
+    if user.verified_at is not None:
+        raise BadConfirmLink(
+            "This confirmation link has already been used: the address is confirmed."
+        )
+    user.verified_at = utcnow()
+    return AddressState(email=user.email, verified_at=user.verified_at)

@@ -17,12 +17,14 @@ GRANT = "grant_complimentary"
 REVOKE = "revoke_complimentary"
 REFUND = "refund"
 RESET_MAIL = "password_reset_mail"
+CONFIRM_MAIL = "confirmation_mail"
 REPLAY = "replay_webhook"
 LABELS = {
     GRANT: "Granted complimentary access",
     REVOKE: "Revoked complimentary access",
     REFUND: "Refunded a payment",
     RESET_MAIL: "Sent a password reset mail",
+    CONFIRM_MAIL: "Sent the address confirmation mail again",
     REPLAY: "Replayed a webhook event",
 }
 

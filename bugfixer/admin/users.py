@@ -104,7 +104,7 @@ def search_users(
             UserRow(
                 id=user.id,
                 email=user.email,
-                is_admin=user.is_admin or user.email in admin_emails,
+                is_admin=_is_admin(user, admin_emails),
                 plan=found.plan_code if found else "free",
                 status=sub.status if sub else "",
                 fixes=fixes.get(user.id, 0),
@@ -114,6 +114,11 @@ def search_users(
             )
         )
     return UsersPage(rows=rows, query=query, page=page, more=more, total=total)
+
+
+def _is_admin(user: User, admin_emails: set[str]) -> bool:
+    """As deps decides it: BUGFIXER_ADMIN_EMAILS counts once the address is confirmed."""
+    return user.is_admin or (user.verified_at is not None and user.email in admin_emails)
 
 
 def _by_user(session: Session, query) -> dict:  # type: ignore[no-untyped-def,type-arg]
@@ -164,7 +169,7 @@ def user_detail(
     ]
     return UserDetail(
         user=user,
-        is_admin=user.is_admin or user.email in admin_emails,
+        is_admin=_is_admin(user, admin_emails),
         entitlement=billing.entitlement(session=session, user_id=user_id, grace=grace),
         subscriptions=list(
             session.scalars(

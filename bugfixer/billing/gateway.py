@@ -10,6 +10,7 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import stripe
 
@@ -63,9 +64,23 @@ def verify_webhook(payload: bytes, signature: str | None, secret: str) -> dict[s
 class StripeGateway:
     def __init__(self, secret_key: str, *, api_base: str | None = None) -> None:
         addresses = {"api": api_base} if api_base else {}
+        self.api_base = api_base
         self.client = stripe.StripeClient(
             secret_key, base_addresses=addresses, max_network_retries=2
         )
+
+    def browser_url(self, url: str) -> str:
+        """Where to send a browser for a hosted page (checkout, portal).
+
+        Stripe's pages as they are. The emulator's pages carry the address the app
+        called it on; the browser gets the path alone and stays on the origin it uses.
+        """
+        if self.api_base:
+            own = urlsplit(self.api_base)
+            target = urlsplit(url)
+            if (target.scheme, target.netloc) == (own.scheme, own.netloc):
+                return urlunsplit(("", "", target.path, target.query, target.fragment))
+        return url
 
     def _call(self, what: str, fn, *args: Any, **kwargs: Any) -> Any:  # type: ignore[no-untyped-def]
         try:
@@ -87,14 +102,14 @@ class StripeGateway:
     def current_price_id(self, plan: Plan) -> str:
         """The Price to charge for the plan; syncs first if Stripe does not match the config."""
         price = self.price_for(plan)
-        if price is not None and _price_matches(price, plan):
+        if price is not None and price_matches(price, plan):
             return price["id"]
         return self.sync_plan(plan)[0]
 
     def sync_plan(self, plan: Plan) -> tuple[str, str]:
         """Make Stripe match the plan; returns (price id, what was done). Idempotent."""
         price = self.price_for(plan)
-        if price is not None and _price_matches(price, plan):
+        if price is not None and price_matches(price, plan):
             product_id = price["product"]
             product = self._call("product", self.client.v1.products.retrieve, product_id)
             if product["name"] != plan.name or (product["description"] or "") != plan.description:
@@ -247,7 +262,8 @@ class StripeGateway:
         return session["url"]
 
 
-def _price_matches(price: dict[str, Any], plan: Plan) -> bool:
+def price_matches(price: dict[str, Any], plan: Plan) -> bool:
+    """The Stripe Price charges exactly what the plan says, as often as it says."""
     recurring = price.get("recurring") or {}
     return (
         price.get("unit_amount") == plan.amount_cents

@@ -17,6 +17,7 @@ from bugfixer.billing.webhooks import WebhookFailed, process
 from bugfixer.deps import ContextDep, CsrfProtected, CurrentUser, GatewayDep, IdentityDep
 from bugfixer.errors import AppError, InvalidInput
 from bugfixer.metering.identity import Identity
+from bugfixer.observability import metrics
 from bugfixer.web.pageviews import note_views
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def _start_checkout(
     if ctx.fixer.usage_now(me).limit is None:
         return RedirectResponse("/account?already=1", status_code=303)
     price_id = gateway.current_price_id(plan)
-    base = str(request.base_url).rstrip("/")
+    base = (ctx.settings.public_url or str(request.base_url)).rstrip("/")
     customer_id = service.customer_for(
         db=ctx.db, gateway=gateway, user_id=me.user_id, email=me.email
     )
@@ -70,7 +71,8 @@ def _start_checkout(
         visitor_id=me.visitor_id,
     )
     log.info("checkout %s started for account %s (%s)", checkout["id"], me.user_id, plan.code)
-    return RedirectResponse(checkout["url"], status_code=303)
+    metrics.record_checkout(plan.code, "started")
+    return RedirectResponse(gateway.browser_url(checkout["url"]), status_code=303)
 
 
 @router.post("/billing/checkout", dependencies=[CsrfProtected])
@@ -140,9 +142,9 @@ def portal(request: Request, ctx: ContextDep, gateway: GatewayDep, me: CurrentUs
         raise InvalidInput("You have no billing account yet; choose a plan first.")
     url = gateway.create_portal(
         customer_id=customer_id,
-        return_url=str(request.base_url).rstrip("/") + "/account",
+        return_url=(ctx.settings.public_url or str(request.base_url)).rstrip("/") + "/account",
     )
-    return RedirectResponse(url, status_code=303)
+    return RedirectResponse(gateway.browser_url(url), status_code=303)
 
 
 @router.post("/stripe/webhook")
@@ -157,5 +159,7 @@ async def webhook(request: Request, ctx: ContextDep, gateway: GatewayDep) -> Res
             lambda: process(db=ctx.db, gateway=gateway, plans=ctx.plans, event=event)
         )
     except WebhookFailed:
+        metrics.record_webhook_event(event["type"], "failed")
         return JSONResponse({"error": "handler_failed", "message": "Will retry."}, status_code=500)
+    metrics.record_webhook_event(event["type"], outcome)
     return JSONResponse({"received": True, "outcome": outcome})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from bugfixer.accounts.models import User
 from bugfixer.analytics import events
 from bugfixer.analytics.events import record_event
-from bugfixer.billing.gateway import StripeGateway
+from bugfixer.billing.gateway import StripeGateway, price_matches
 from bugfixer.billing.models import (
     BillingCustomer,
     CheckoutSession,
@@ -23,6 +24,8 @@ from bugfixer.billing.models import (
 )
 from bugfixer.billing.plans import Plan
 from bugfixer.db import Database, utcnow
+
+log = logging.getLogger(__name__)
 
 ENTITLING = ("active", "trialing")
 COMPLIMENTARY = "complimentary"
@@ -186,11 +189,11 @@ def record_checkout(
     )
 
 
-def complete_checkout(*, session: Session, checkout_id: str) -> bool:
-    """Mark a checkout we started as paid, once; False when unknown or already done."""
+def complete_checkout(*, session: Session, checkout_id: str) -> str | None:
+    """Mark a checkout we started as paid, once: its plan, or None when unknown or done."""
     checkout = session.get(CheckoutSession, checkout_id)
     if checkout is None or checkout.completed_at is not None:
-        return False
+        return None
     checkout.completed_at = utcnow()
     record_event(
         session=session,
@@ -198,7 +201,7 @@ def complete_checkout(*, session: Session, checkout_id: str) -> bool:
         user_id=checkout.user_id,
         properties={"plan": checkout.plan_code},
     )
-    return True
+    return checkout.plan_code
 
 
 # -- mirroring subscriptions --------------------------------------------------------------
@@ -236,8 +239,20 @@ def apply_subscription(
     items = (data.get("items") or {}).get("data") or [{}]
     item = items[0]
     price = item.get("price") or {}
-    plan_code = _plan_code(price, data.get("metadata"), plans)
     sub = session.get(Subscription, data["id"])
+    plan = catalog_plan(price, data.get("metadata"), plans)
+    if plan is not None:
+        plan_code = plan.code
+    elif sub is not None and sub.price_id and sub.price_id == price.get("id"):
+        plan_code = sub.plan_code  # accepted before; the catalog's amount moved on since
+    else:
+        log.warning(
+            "subscription %s is on price %s, which matches no plan's amount and interval; "
+            "not applied",
+            data.get("id"),
+            price.get("id"),
+        )
+        return None
     if sub is None:
         sub = Subscription(id=data["id"], user_id=user_id)
         session.add(sub)
@@ -290,18 +305,26 @@ def store_subscription(*, db: Database, data: dict[str, Any], plans: tuple[Plan,
                 raise
 
 
-def _plan_code(
+def catalog_plan(
     price: dict[str, Any], metadata: dict[str, Any] | None, plans: tuple[Plan, ...]
-) -> str:
+) -> Plan | None:
+    """The plan this Price is, if it charges what the catalog says (amount, currency, period).
+
+    Found by lookup key, else by the ``plan_code`` in the metadata; a Price for less
+    than its plan (made by hand in the dashboard, or sent by anything but Stripe) gives
+    no plan, so no unlimited fixes.
+    """
     key = price.get("lookup_key")
-    for plan in plans:
-        if key == plan.lookup_key:
-            return plan.code
-    for source in (price.get("metadata"), metadata):
-        code = (source or {}).get("plan_code")
-        if code:
-            return str(code)
-    return "unknown"
+    plan = next((p for p in plans if key and key == p.lookup_key), None)
+    if plan is None:
+        for source in (price.get("metadata"), metadata):
+            code = (source or {}).get("plan_code")
+            plan = next((p for p in plans if p.code == code), None) if code else None
+            if plan is not None:
+                break
+    if plan is None or not price_matches(price, plan):
+        return None
+    return plan
 
 
 def object_id(value: Any) -> str | None:

@@ -25,6 +25,7 @@ from bugfixer.billing.gateway import StripeGateway
 from bugfixer.billing.models import StripeEvent, Transaction
 from bugfixer.billing.plans import Plan
 from bugfixer.db import Database, utcnow
+from bugfixer.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +187,9 @@ def _apply(ctx: HandlerContext):  # type: ignore[no-untyped-def]
     subscription=lambda obj: service.object_id(obj.get("subscription")),
 )
 def _checkout_completed(ctx: HandlerContext, obj: dict[str, Any]) -> None:
-    service.complete_checkout(session=ctx.session, checkout_id=obj["id"])
+    plan = service.complete_checkout(session=ctx.session, checkout_id=obj["id"])
+    if plan is not None:
+        metrics.record_checkout(plan, "completed")
     _apply(ctx)
 
 

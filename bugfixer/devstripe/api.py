@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -14,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from . import billing_api, catalog, checkout  # noqa: F401  (they register their routes)
-from .emulator import Emulator
+from .emulator import Emulator, is_loopback
 from .params import StripeError, parse_params
 from .routing import ROUTES, Handler, expand
 from .store import new_id
@@ -33,8 +34,8 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     )
 
 
-def api_key_error(request: Request) -> StripeError | None:
-    """Accept any ``sk_test_`` key, sent as a Bearer token or as the Basic user name."""
+def api_key_error(request: Request, api_key: str) -> StripeError | None:
+    """Accept exactly ``api_key``, sent as a Bearer token or as the Basic user name."""
     header = request.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")
     key = ""
@@ -52,12 +53,23 @@ def api_key_error(request: Request) -> StripeError | None:
             "Authorization header, using Bearer auth "
             "(e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
         )
-    if not key.startswith("sk_test_"):
+    if not hmac.compare_digest(key.encode(), api_key.encode()):
         # The key is never echoed back, not even in part.
         return StripeError(
-            401, "Invalid API Key provided. devstripe accepts test-mode keys (sk_test_...) only."
+            401, "Invalid API Key provided. devstripe accepts only this instance's own key."
         )
     return None
+
+
+def local_only_error(request: Request) -> StripeError | None:
+    """The API and the test controls are for this machine's processes only."""
+    if is_loopback(request):
+        return None
+    return StripeError(
+        403,
+        "devstripe's API and test controls answer only on this machine (loopback). "
+        "The hosted checkout and portal pages are open to any browser.",
+    )
 
 
 def _endpoint(
@@ -77,7 +89,8 @@ def _serve(
     headers = {"Request-Id": request_id}
     if version := request.headers.get("stripe-version"):
         headers["Stripe-Version"] = version
-    if (error := api_key_error(request)) is not None:
+    error = local_only_error(request) or api_key_error(request, emulator.api_key)
+    if error is not None:
         return json_response(error.status, error.body(), headers)
     emulator.observe(request)
     params = parse_params(request.url.query)

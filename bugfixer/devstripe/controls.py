@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from . import billing
+from .api import local_only_error
 from .clock import OFFSET_KEY
 from .emulator import Emulator
 from .objects import get
@@ -111,6 +112,8 @@ _CONTROLS = {
 
 def control_routes(emulator: Emulator) -> list[BaseRoute]:
     async def control(request: Request) -> Response:
+        if (refusal := local_only_error(request)) is not None:
+            return JSONResponse(refusal.body(), status_code=refusal.status)
         methods, action = _CONTROLS.get(request.path_params["name"], (set(), None))
         if action is None or request.method not in methods:
             error = StripeError(404, f"Unknown test control: {request.url.path}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -27,12 +28,33 @@ def origin(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}"
 
 
+def server_origin(request: Request) -> str | None:
+    """The address this request came in on (the bound socket's), not its Host header."""
+    server = request.scope.get("server")
+    if not server or server[1] is None:
+        return None
+    host, port = server
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+def is_loopback(request: Request) -> bool:
+    """The peer is on this machine (after any trusted proxy's X-Forwarded-For)."""
+    host = request.client.host if request.client else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
 def base_url(request: Request) -> str:
     """devstripe's own absolute URL, mount prefix included (``http://host/_stripe``)."""
     return origin(request) + request.scope.get("root_path", "")
 
 
-def derive_webhook_url(request: Request) -> str:
+def derive_webhook_url(request: Request) -> str | None:
     """The app's webhook route next to the mount: ``/_stripe`` → ``/stripe/webhook``."""
     root = request.scope.get("root_path", "")
     app_root = request.scope.get("app_root_path", "")
@@ -42,11 +64,15 @@ def derive_webhook_url(request: Request) -> str:
         prefix = app_root
     else:
         prefix = root
-    return origin(request) + prefix + WEBHOOK_PATH
+    own = server_origin(request)
+    return None if own is None else own + prefix + WEBHOOK_PATH
 
 
 class Emulator:
-    def __init__(self, *, db_path: str | Path, webhook_secret: str, webhook_url: str | None):
+    def __init__(
+        self, *, db_path: str | Path, webhook_secret: str, webhook_url: str | None, api_key: str
+    ):
+        self.api_key = api_key
         self.store = Store(db_path)
         self.dispatcher = Dispatcher(self.store, webhook_secret)
         self._executor = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="devstripe")
@@ -80,10 +106,11 @@ class Emulator:
         version = request.headers.get("stripe-version")
         if not (self._learn_webhook_url or (self._learn_api_version and version)):
             return
+        webhook_url = derive_webhook_url(request) if self._learn_webhook_url else None
         with self.store.transaction() as tx:
-            if self._learn_webhook_url:
-                tx.set_setting("webhook_url", derive_webhook_url(request))
+            if webhook_url is not None:
+                tx.set_setting("webhook_url", webhook_url)
             if self._learn_api_version and version:
                 tx.set_setting("api_version", version)
-        self._learn_webhook_url = False
+        self._learn_webhook_url = self._learn_webhook_url and webhook_url is None
         self._learn_api_version = self._learn_api_version and not version

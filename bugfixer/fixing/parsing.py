@@ -55,7 +55,7 @@ def _from_json(text: str, lang: str) -> ParsedReply | None:
     for candidate in candidates:
         try:
             data = json.loads(candidate, strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past the parser's depth
             continue
         if isinstance(data, dict) and (parsed := _from_mapping(data, lang)):
             return parsed

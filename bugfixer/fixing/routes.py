@@ -40,6 +40,7 @@ api = APIRouter(prefix="/api/v1", tags=["fixes"])
 pages = APIRouter(include_in_schema=False)
 
 _ERRORS = {
+    400: {"model": ErrorResponse, "description": "invalid_encoding: the body is not UTF-8"},
     401: {"model": ErrorResponse, "description": "unauthorized: a wrong or revoked API key"},
     402: {"model": ErrorResponse, "description": "quota_exhausted (with pricing_url)"},
     413: {"model": ErrorResponse, "description": "input_too_large: names the limit"},
@@ -161,8 +162,8 @@ async def _reserve(ctx: ContextDep, request: Request, identity: Identity) -> Res
         if identity.user_id is not None
         else f"browser:{identity.fingerprint or identity.visitor_id or client_address(request)}"
     )
-    ctx.limiter.hit("fix_ip", client_address(request))
-    ctx.limiter.hit("fix", who)
+    await ctx.limiter.hit("fix_ip", client_address(request))
+    await ctx.limiter.hit("fix", who)
     try:
         return await ctx.fixer.reserve(identity=identity)
     except QuotaExhaustedError:

@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 
 from bugfixer.fixing.schemas import Check
-from bugfixer.sandbox import RunResult, Sandbox, has_doctest_examples
+from bugfixer.sandbox import LIMIT_OUTCOMES, RunResult, Sandbox, has_doctest_examples
 
 # Failures that say more about the sandbox than about the program: no such file, a
 # third-party module that is not installed here, no network.
@@ -25,8 +25,11 @@ _ENVIRONMENT_ERRORS = frozenset(
         "OSError",
         "socket.gaierror",
         "gaierror",
+        "urllib.error.URLError",
+        "requests.exceptions.ConnectionError",
     }
 )
+_NO_NETWORK = ("network is unreachable", "name resolution", "name or service not known")
 _MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
 FEEDBACK_LIMIT = 4_000
 
@@ -48,6 +51,8 @@ class Reproduction:
 def _needs_environment(run: RunResult) -> bool:
     """The program failed for want of a file, the network or a third-party module."""
     if run.exception_type in _ENVIRONMENT_ERRORS:
+        return True
+    if any(sign in (run.exception or "").lower() for sign in _NO_NETWORK):
         return True
     if run.exception_type == "ModuleNotFoundError" and run.exception:
         match = _MISSING_MODULE.search(run.exception)
@@ -114,6 +119,25 @@ async def check_runs(
         return Check(name="runs", ok=True, message=message), None
     if run.outcome == "waits_for_input":
         message = "The fixed program waits for input, so it was not run to the end."
+        return Check(name="runs", ok=True, skipped=True, message=message), None
+    if run.outcome == "exception" and _needs_environment(run):
+        # Past the bug, the fix reached a file, the network or a module the sandbox lacks.
+        message = (
+            "The fixed program needs files, network access or modules this server's sandbox "
+            f"does not have ({run.exception}), so it was not run to the end."
+        )
+        return Check(name="runs", ok=True, skipped=True, message=message), None
+    original = reproduction.run
+    if (
+        run.outcome in LIMIT_OUTCOMES
+        and original is not None
+        and original.outcome in LIMIT_OUTCOMES
+    ):
+        # A long computation, not necessarily a bug: running cannot tell either way.
+        message = (
+            "Like the original, the fixed program runs past the sandbox's limits "
+            f"({run.summary().rstrip('.')}), so running it cannot tell."
+        )
         return Check(name="runs", ok=True, skipped=True, message=message), None
     where = " (in your test)" if run.in_test else ""
     message = f"Ran the fixed program{with_test}: {run.summary().rstrip('.')}{where}."

@@ -30,11 +30,13 @@ from bugfixer.fixing.languages import LANGUAGES, detect_language, normalize_lang
 from bugfixer.fixing.models import Fix, LlmCall
 from bugfixer.fixing.pipeline import Attempt, Call, Delta, FixInput, Pipeline, Retrying
 from bugfixer.fixing.providers import Provider
+from bugfixer.fixing.providers.base import has_lone_surrogate
 from bugfixer.fixing.render import unified_diff
 from bugfixer.fixing.schemas import FixResult, UsagePublic, Verification
 from bugfixer.metering import service as metering
 from bugfixer.metering.identity import Identity
 from bugfixer.metering.service import Allowance, QuotaExhausted, Reservation, Usage
+from bugfixer.observability import metrics
 from bugfixer.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
@@ -67,9 +69,14 @@ def validate_input(
     assert isinstance(error, str) and isinstance(test, str)
     if not code.strip():
         raise InvalidInput("code is empty: paste the code that fails")
-    for name, value in (("code", code), ("error", error), ("test", test)):
+    texts = (("code", code), ("error", error), ("test", test), ("language", language or ""))
+    for name, value in texts:
         if "\x00" in value:
             raise InvalidInput(f"{name} contains NUL bytes: paste text, not binary data")
+        if has_lone_surrogate(value):
+            raise InvalidInput(
+                f"{name} contains an unpaired surrogate (such as \\ud800): send valid Unicode text"
+            )
     if len(test) > settings.max_test_chars:
         raise InputTooLarge(
             f"test is {len(test):,} characters; the limit is {settings.max_test_chars:,}"
@@ -211,6 +218,7 @@ class Fixer:
                     reserve_fix, identity=identity, allowance=self.allowance, grace=self.grace
                 )
         except QuotaExhausted as exc:
+            metrics.record_quota_refusal()
             raise quota_error(exc) from None
         finally:
             timing.record("reserve", (time.perf_counter() - started) * 1000)
@@ -258,9 +266,11 @@ class Fixer:
                     )
                     settled = True
                 timing.record("settle", (time.perf_counter() - settling) * 1000)
+                metrics.record_fix(self.provider.name, fix["status"])
                 yield Finished(to_result(Fix(**fix), usage))
         finally:
             if not settled:
+                metrics.record_fix(self.provider.name, "failed")
                 with anyio.CancelScope(shield=True):
                     await self.db.write(metering.release, reservation=reservation)
 

@@ -7,11 +7,18 @@ import io
 import json
 import tokenize
 from collections.abc import Callable
+from functools import partial
 
 from pyflakes import checker as pyflakes_checker
 from pyflakes import messages as pyflakes_messages
 
 from bugfixer.fixing.schemas import Check, Verification
+from bugfixer.fixing.syntax_trees import TREE_SITTER_LANGUAGES, parses
+
+# What the parser, compiler and pyflakes raise on code nested thousands of levels deep
+# (CPython's parser reports a stack overflow as MemoryError). Such code is not a fix.
+TOO_DEEP = (RecursionError, MemoryError)
+TOO_DEEP_MESSAGE = "The fixed code is nested too deeply to check."
 
 
 def verify(*, language: str, original: str, fixed: str) -> Verification:
@@ -44,15 +51,24 @@ def _python(original: str, fixed: str) -> list[Check]:
     except SyntaxError as exc:
         where = f" on line {exc.lineno}" if exc.lineno else ""
         return [Check(name="parses", ok=False, message=f"SyntaxError{where}: {exc.msg}.")]
+    except (ValueError, *TOO_DEEP):
+        return [Check(name="parses", ok=False, message=TOO_DEEP_MESSAGE)]
     checks = [Check(name="parses", ok=True, message="The fixed code parses.")]
     try:
         compile(tree, "<fix>", "exec")
     except (SyntaxError, ValueError) as exc:
         checks.append(Check(name="compiles", ok=False, message=f"It does not compile: {exc}."))
         return checks
+    except TOO_DEEP:
+        checks.append(Check(name="compiles", ok=False, message=TOO_DEEP_MESSAGE))
+        return checks
     checks.append(Check(name="compiles", ok=True, message="The fixed code compiles."))
 
-    undefined = undefined_names(tree)
+    try:
+        undefined = undefined_names(tree)
+    except TOO_DEEP:
+        checks.append(Check(name="no_new_undefined_names", ok=False, message=TOO_DEEP_MESSAGE))
+        return checks
     # Only when the fix leaves names undefined is the input worth checking too.
     new = sorted(undefined - _names_known_in(original)) if undefined else []
     if new:
@@ -90,7 +106,7 @@ def _names_known_in(original: str) -> set[str]:
     """
     try:
         return undefined_names(ast.parse(original))
-    except SyntaxError:
+    except (SyntaxError, ValueError, *TOO_DEEP):
         pass
     names: set[str] = set()
     try:
@@ -107,7 +123,13 @@ def _json(original: str, fixed: str) -> list[Check]:
         json.loads(fixed)
     except ValueError as exc:
         return [Check(name="parses", ok=False, message=f"Invalid JSON: {exc}.")]
+    except RecursionError:
+        return [Check(name="parses", ok=False, message=TOO_DEEP_MESSAGE)]
     return [Check(name="parses", ok=True, message="The fixed JSON parses.")]
 
 
-_CHECKERS: dict[str, Callable[[str, str], list[Check]]] = {"python": _python, "json": _json}
+_CHECKERS: dict[str, Callable[[str, str], list[Check]]] = {
+    "python": _python,
+    "json": _json,
+    **{language: partial(parses, language) for language in sorted(TREE_SITTER_LANGUAGES)},
+}

@@ -29,6 +29,10 @@ def _on_cpu_limit(signum, frame):
 
 def _limit(cpu_s, memory, file_size, processes):
     _signal.signal(_signal.SIGXCPU, _on_cpu_limit)
+    # Memory is limited per process; should many processes together exhaust the host,
+    # the kernel's OOM killer is to pick them, not the server.
+    with open("/proc/self/oom_score_adj", "w") as f:
+        f.write("1000")
     for which, soft, hard in (
         (resource.RLIMIT_CPU, cpu_s, cpu_s + 1),
         (resource.RLIMIT_AS, memory, memory),

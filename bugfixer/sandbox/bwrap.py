@@ -17,6 +17,7 @@ import math
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ def _world_readable(path: str) -> bool:
     """True when ``nobody`` can open every directory on the way and run the file."""
     p = Path(path)
     try:
-        if p.stat().st_mode & 5 != 5:
+        if p.stat().st_mode & 0o005 != 0o005:
             return False
         return all(parent.stat().st_mode & 0o001 for parent in p.parents)
     except OSError:
@@ -73,6 +74,9 @@ class Command:
     bwrap: str
     python: str
     limits: SandboxLimits
+
+    def __post_init__(self) -> None:
+        _static_options(self.python, self.limits.file_mb)  # now, not inside an event loop
 
     def argv(self, *, source_fd: int, report_fd: int, info_fd: int, mode: Mode) -> list[str]:
         limits = self.limits
@@ -133,16 +137,24 @@ def _static_options(python: str, file_mb: int) -> tuple[str, ...]:
             options += ["--symlink", os.readlink(target), target]
         elif os.path.isdir(target):
             options += ["--ro-bind", target, target]
-    prefix = _prefix_of(python)
-    if prefix and not prefix.startswith("/usr/"):
-        options += ["--ro-bind", prefix, prefix]
+    for folder in _folders_of(python):
+        if folder != "/usr" and not folder.startswith("/usr/"):
+            options += ["--ro-bind", folder, folder]
+    size = str(file_mb * 1024 * 1024)
     options += [
         "--proc",
         "/proc",
+        # bubblewrap's /dev is a tmpfs of its own: read-only, with a bounded /dev/shm.
         "--dev",
         "/dev",
         "--size",
-        str(file_mb * 1024 * 1024),
+        size,
+        "--tmpfs",
+        "/dev/shm",
+        "--remount-ro",
+        "/dev",
+        "--size",
+        size,
         "--tmpfs",
         "/tmp",
         "--remount-ro",
@@ -166,12 +178,28 @@ def _static_options(python: str, file_mb: int) -> tuple[str, ...]:
     return tuple(options)
 
 
-def _prefix_of(python: str) -> str | None:
-    """The installation folder holding the interpreter and its standard library."""
-    folder = os.path.dirname(os.path.realpath(python))
-    if os.path.basename(folder) != "bin":
-        return folder
-    return os.path.dirname(folder)
+@cache
+def _folders_of(python: str) -> tuple[str, ...]:
+    """The folders the interpreter needs: where it lives and its standard library's prefix.
+
+    Asked of the interpreter itself (our own one-liner, once), so a venv or an unusual
+    layout is bound correctly; the layout ``PREFIX/bin/python`` is assumed if that fails.
+    """
+    executable = os.path.realpath(python)
+    folders = {os.path.dirname(executable)}
+    try:
+        answer = subprocess.run(
+            [executable, "-I", "-S", "-c", "import sys; print(sys.base_prefix)"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        folders.add(os.path.realpath(answer.stdout.strip()))
+    except (OSError, subprocess.SubprocessError):
+        folders.add(os.path.dirname(os.path.dirname(executable)))
+    kept = sorted(f for f in folders if f and f != "/")
+    return tuple(f for f in kept if not any(f.startswith(other + "/") for other in kept))
 
 
 class _Capped:
@@ -201,33 +229,55 @@ class _Capped:
 async def run(
     command: Command, source: str, *, stdin: str | None, mode: Mode, code_lines: int | None
 ) -> RunResult:
-    """Run ``source`` once; never raises for anything the program does."""
+    """Run ``source`` once; never raises for anything the program does.
+
+    A cancelled run (the user went away) still stops its sandbox before it gives up.
+    """
     limits = command.limits
     started = time.perf_counter()
     source_fd = _memfd(source)
     report_r, report_w = os.pipe()
     info_r, info_w = os.pipe()
+    cancelled = False
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *command.argv(source_fd=source_fd, report_fd=report_w, info_fd=info_w, mode=mode),
-            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            pass_fds=(source_fd, report_w, info_w),
-            start_new_session=True,
-            env={},
+        spawn = asyncio.ensure_future(
+            asyncio.create_subprocess_exec(
+                *command.argv(source_fd=source_fd, report_fd=report_w, info_fd=info_w, mode=mode),
+                stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                pass_fds=(source_fd, report_w, info_w),
+                start_new_session=True,
+                env={},
+            )
         )
+        try:
+            # asyncio hangs when the creation of a subprocess is cancelled midway, so a
+            # cancellation lets it finish (milliseconds) and then stops what it started.
+            proc = await asyncio.shield(spawn)
+        except asyncio.CancelledError:
+            cancelled = True
+            proc = await spawn
     except OSError as exc:
         os.close(report_r)
         os.close(info_r)
+        if cancelled:
+            raise asyncio.CancelledError from exc
         return _sandbox_error(f"bwrap: {exc}", started, limits)
     finally:
         for fd in (source_fd, report_w, info_w):
             os.close(fd)
 
-    box = _Box(proc, info_r, limits.output_bytes)
+    box = _Box(proc, info_r, limits.output_bytes, stdin)
     try:
-        timed_out = await box.wait(limits.wall_s, stdin)
+        if cancelled:
+            raise asyncio.CancelledError
+        timed_out = await box.wait(limits.wall_s)
+        await box.finish()
+    except asyncio.CancelledError:
+        await box.kill()
+        await box.finish()
+        raise
     finally:
         box.stop()
         os.close(info_r)
@@ -253,36 +303,38 @@ class _Box:
     and only after the kernel has removed every process of the PID namespace: nothing
     of a run outlives ``run``, and no zombie is left to a host init that may never reap
     it. Stopping therefore kills that PID 1 (its host pid comes from ``--info-fd``), not
-    bubblewrap.
+    bubblewrap. The pipes are drained to the end even past the output limit, so that
+    asyncio always sees them close.
     """
 
-    def __init__(self, proc: asyncio.subprocess.Process, info_fd: int, output_bytes: int):
+    def __init__(
+        self, proc: asyncio.subprocess.Process, info_fd: int, output_bytes: int, stdin: str | None
+    ):
         self.proc = proc
         self.info_fd = info_fd
         self.out = _Capped(output_bytes)
         self.err = _Capped(output_bytes)
         self._init_pid: int | None = None
-
-    async def wait(self, wall_s: float, stdin: str | None) -> bool:
-        """Wait for the end of the run; True when the wall-clock limit ended it."""
-        tasks = [
-            asyncio.ensure_future(self._pump(self.proc.stdout, self.out)),
-            asyncio.ensure_future(self._pump(self.proc.stderr, self.err)),
+        self._tasks = [
+            asyncio.ensure_future(self._pump(proc.stdout, self.out)),
+            asyncio.ensure_future(self._pump(proc.stderr, self.err)),
             asyncio.ensure_future(self._feed(stdin)),
         ]
-        timed_out = False
+
+    async def wait(self, wall_s: float) -> bool:
+        """Wait for the end of the run; True when the wall-clock limit ended it."""
         try:
-            try:
-                await asyncio.wait_for(asyncio.shield(self.proc.wait()), timeout=wall_s)
-            except TimeoutError:
-                timed_out = True
-                await self.kill()
-            # The pipes close with the sandbox's last process, which is gone by now.
-            await asyncio.wait(tasks, timeout=_GRACE_S)
-        finally:
-            for task in tasks:
-                task.cancel()
-        return timed_out
+            await asyncio.wait_for(asyncio.shield(self.proc.wait()), timeout=wall_s)
+        except TimeoutError:
+            await self.kill()
+            return True
+        return False
+
+    async def finish(self) -> None:
+        """Collect the last output; the pipes close with the sandbox's last process."""
+        _done, pending = await asyncio.wait(self._tasks, timeout=_GRACE_S)
+        for task in pending:
+            task.cancel()
 
     async def kill(self) -> None:
         self.stop()
@@ -290,7 +342,8 @@ class _Box:
             await asyncio.wait_for(asyncio.shield(self.proc.wait()), timeout=_GRACE_S)
         except TimeoutError:
             self.stop(everything=True)
-            await self.proc.wait()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self.proc.wait()), timeout=_GRACE_S)
 
     def stop(self, *, everything: bool = False) -> None:
         if self.proc.returncode is not None:
@@ -304,7 +357,7 @@ class _Box:
 
     def _sandbox_init_pid(self) -> int | None:
         if self._init_pid is None:
-            with contextlib.suppress(ValueError, OSError):
+            with contextlib.suppress(ValueError, KeyError, OSError):
                 info = json.loads(_read_all(self.info_fd) or b"{}")
                 self._init_pid = int(info["child-pid"])
         return self._init_pid
@@ -313,8 +366,7 @@ class _Box:
         assert stream is not None
         while chunk := await stream.read(_READ_CHUNK):
             if not buf.add(chunk):
-                await self.kill()
-                return
+                self.stop()
 
     async def _feed(self, stdin: str | None) -> None:
         if stdin is None or self.proc.stdin is None:
@@ -377,12 +429,11 @@ def judge(
 ) -> RunResult:
     """Turn what the host saw (exit status, output, the launcher's report) into a verdict."""
     started = report.startswith(b"S")
-    details: dict[str, Any] = {}
-    for line in report[1:].splitlines() if started else []:
-        with contextlib.suppress(ValueError):
-            details.update(json.loads(line))
-    exc = details.get("exception") or {}
-    doctests = details.get("doctests") or {}
+    details = _launcher_details(report[1:] if started else b"")
+    exc = _typed(details.get("exception"), _EXCEPTION_FIELDS)
+    doctests = _typed(details.get("doctests"), _DOCTEST_FIELDS)
+    if "first_failure" in doctests:
+        doctests["first_failure"] = _typed(doctests["first_failure"], _FAILURE_FIELDS)
     stderr = _hide_paths(stderr) or ""
 
     exc_type = exc.get("type")
@@ -439,6 +490,47 @@ def judge(
         doctests_failed=int(doctests.get("failed", 0)),
         limits=limits,
     )
+
+
+# What each field of the launcher's report must be. The program runs in the launcher's
+# process and can write to the report's descriptor too: what does not fit is dropped.
+_EXCEPTION_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "type": str,
+    "message": str,
+    "traceback": str,
+    "line": int,
+    "eof_from_input": bool,
+}
+_DOCTEST_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "attempted": int,
+    "failed": int,
+    "first_failure": dict,
+}
+_FAILURE_FIELDS: dict[str, type | tuple[type, ...]] = {"source": str, "detail": str, "line": int}
+
+
+def _launcher_details(lines: bytes) -> dict[str, Any]:
+    details: dict[str, Any] = {}
+    for line in lines.splitlines():
+        try:
+            item = json.loads(line)
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
+            continue
+        if isinstance(item, dict):
+            details.update(item)
+    return details
+
+
+def _typed(value: Any, fields: dict[str, type | tuple[type, ...]]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        return {}
+    kept = {}
+    for name, kind in fields.items():
+        item = value.get(name)
+        is_int = kind is int
+        if isinstance(item, kind) and not (is_int and isinstance(item, bool)):
+            kept[name] = item
+    return kept
 
 
 def _is_signal(number: int) -> bool:

@@ -53,6 +53,8 @@ class Sandbox:
                 raise SandboxUnavailable(
                     "bubblewrap (bwrap) is not installed; install it or set BUGFIXER_SANDBOX=off"
                 )
+            if not os.access(found, os.X_OK):
+                raise SandboxUnavailable(f"{found} is not an executable bubblewrap")
             self._command = bwrap.Command(
                 bwrap=found, python=python or bwrap.default_python(), limits=self.limits
             )
@@ -99,7 +101,7 @@ class Sandbox:
 
     @property
     def in_flight(self) -> int:
-        """Sandboxed processes running right now."""
+        """Sandboxed runs in progress right now, from every event loop and thread."""
         return self._in_flight
 
     async def run_python(self, source: str, *, stdin: str | None = None) -> RunResult:
@@ -131,6 +133,7 @@ class Sandbox:
 
     async def run_doctests(self, code: str) -> RunResult | None:
         """Run the program's docstring examples; None when it has none."""
+        self._require()
         if not has_doctest_examples(code):
             return None
         result = await self._run(code, stdin=None, mode="doctest", code_lines=None)
@@ -142,7 +145,8 @@ class Sandbox:
         """None when a trivial program runs, else why not (for start-up and health checks)."""
         if not self.enabled:
             return "the sandbox is off"
-        result = await self._execute("print('ok')", stdin=None, mode="run", code_lines=None)
+        async with self._gate():
+            result = await self._execute("print('ok')", stdin=None, mode="run", code_lines=None)
         if result.ok and result.stdout.strip() == "ok":
             return None
         return result.summary()

@@ -26,7 +26,7 @@ _HTTP_CODES = {
 
 
 def wants_json(request: Request) -> bool:
-    if request.url.path.startswith(("/api/", "/stripe/")):
+    if request.url.path.startswith(("/api/", "/stripe/", "/metrics")):
         return True
     accept = request.headers.get("accept", "")
     if "text/event-stream" in accept:
@@ -76,6 +76,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if isinstance(exc.__cause__, UnicodeDecodeError):
+            # FastAPI's "error parsing the body", when the bytes were not UTF-8.
+            bad = AppError("The request body is not valid UTF-8.", code="invalid_encoding")
+            return error_response(request, bad)
         code = _HTTP_CODES.get(exc.status_code, "error")
         err = AppError(str(exc.detail), code=code, status=exc.status_code)
         err.headers.update(exc.headers or {})

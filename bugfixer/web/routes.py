@@ -1,26 +1,14 @@
-"""Pages and endpoints that belong to no single domain: health, API docs, legal pages."""
+"""Pages and endpoints that belong to no single domain: API docs, legal pages, the icon."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlalchemy import text
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bugfixer.deps import ContextDep, IdentityDep
 from bugfixer.web.legal import PAGES
 
 router = APIRouter(include_in_schema=False)
-
-
-@router.get("/healthz")
-def healthz(ctx: ContextDep) -> Response:
-    """Liveness and database reachability, for load balancers."""
-    try:
-        with ctx.db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception:
-        return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok", "provider": ctx.provider.name})
 
 
 @router.get("/favicon.ico")

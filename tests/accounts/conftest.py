@@ -39,14 +39,27 @@ class Auth:
         return self.client.post("/api/v1/fixes", json={"code": BROKEN}, **kwargs)
 
     def outbox(self) -> list[OutboxMessage]:
+        """Every message sent so far (mail goes out after the answer: wait for it)."""
+        self.client.portal.call(self.client.app.state.ctx.postman.drain)
         with self.client.app.state.ctx.db.session() as s:
             return list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
 
+    def link(self, kind: str, to: str | None = None) -> str:
+        """The path of the newest ``/reset/`` or ``/confirm/`` link mailed (to ``to``)."""
+        for message in reversed(self.outbox()):
+            match = re.search(rf"http://testserver(/{kind}/\S+)", message.body)
+            if match and to in (None, message.to):
+                return match.group(1)
+        raise AssertionError(f"no {kind} link in the outbox")
+
     def reset_link(self) -> str:
-        body = self.outbox()[-1].body
-        match = re.search(r"http://testserver(/reset/\S+)", body)
-        assert match, body
-        return match.group(1)
+        return self.link("reset")
+
+    def confirm_link(self, to: str | None = None) -> str:
+        return self.link("confirm", to)
+
+    def confirm(self, to: str | None = None):  # type: ignore[no-untyped-def]
+        return self.client.get(self.confirm_link(to))
 
 
 @pytest.fixture

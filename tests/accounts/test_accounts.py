@@ -35,12 +35,20 @@ def test_signup_goes_on_to_a_local_next_page_but_never_another_site(auth, client
     assert auth.login(next="https://evil.example").headers["location"] == "/account"
 
 
-def test_duplicate_email_is_refused_case_insensitively(auth, client):
-    auth.signup(email="Ada@Example.com")
+def test_signing_up_with_a_taken_email_answers_as_for_a_new_one_and_tells_the_owner(auth, client):
+    new = auth.signup(email="Ada@Example.com", next="/pricing")
     auth.logout()
-    r = auth.signup(email="  ADA@example.COM ")
-    assert r.status_code == 409 and "already exists" in r.text
+    taken = auth.signup(email="  ADA@example.COM ", password="another password", next="/pricing")
+    assert (taken.status_code, taken.headers["location"]) == (new.status_code, "/pricing")
+    assert taken.text == new.text and "already" not in taken.text
+    assert "bf_session" not in taken.cookies  # the other account is not signed in, of course
     assert count_users(client) == 1
+    [welcome, warning] = auth.outbox()
+    assert welcome.subject.startswith("Confirm your email address")
+    assert warning.to == "ada@example.com"
+    assert warning.subject == "Someone tried to sign up with your address"
+    assert "http://testserver/login" in warning.body and "http://testserver/reset" in warning.body
+    assert auth.login(password="another password").status_code == 401
 
 
 @pytest.mark.parametrize(

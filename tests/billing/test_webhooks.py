@@ -10,13 +10,13 @@ from sqlalchemy import delete, select
 
 from bugfixer.billing import webhooks
 from bugfixer.billing.models import StripeEvent, Subscription, Transaction
-from bugfixer.deps import DEVSTRIPE_KEY
 from bugfixer.devstripe import sign
 from tests.billing.conftest import BROKEN, sign_up, subscribe
 
 
 def sdk(shop) -> stripe.StripeClient:  # type: ignore[no-untyped-def]
-    return stripe.StripeClient(DEVSTRIPE_KEY, base_addresses={"api": f"{shop.base}/_stripe"})
+    key = shop.app.state.ctx.settings.devstripe_key
+    return stripe.StripeClient(key, base_addresses={"api": f"{shop.base}/_stripe"})
 
 
 def rows(shop, model, *where):  # type: ignore[no-untyped-def]

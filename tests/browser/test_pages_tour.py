@@ -21,6 +21,19 @@ def sign_up(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def
     page.wait_for_url("**/account")
 
 
+def open_mailed_link(page, base: str, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """Follow the newest /reset/ or /confirm/ link in the dev outbox (mail goes out just
+    after the page that sends it has answered, so look again until it is there)."""
+    link = page.locator(f"pre.mail-body a[href*='/{kind}/']").first
+    for _ in range(50):
+        page.goto(base + "/dev/outbox")
+        if link.count():
+            break
+        page.wait_for_timeout(100)
+    screenshot(page, f"outbox-{kind}")
+    link.click()
+
+
 def test_history_and_a_saved_fix(page, live_server):
     page.goto(live_server + "/")
     fill_and_submit(page)
@@ -42,9 +55,7 @@ def test_password_reset_through_the_dev_outbox(page, live_server):
     page.get_by_label("Email").fill("kay@example.com")
     page.get_by_role("button", name="Send reset link").click()
     assert "If an account exists" in page.locator("#reset-sent").inner_text()
-    page.goto(live_server + "/dev/outbox")
-    screenshot(page, "outbox")
-    page.locator("pre.mail-body a").first.click()
+    open_mailed_link(page, live_server, "reset")
     page.get_by_label("New password").fill("second password ok")
     page.get_by_role("button", name="Save password").click()
     page.wait_for_url("**/account")
@@ -58,6 +69,10 @@ def test_admin_overview_and_api_docs(browser, tmp_path):
         context = browser.new_context()
         page = context.new_page()
         sign_up(page, base, "boss@example.com")
+        assert "not confirmed yet" in page.locator("#address-state").inner_text()
+        open_mailed_link(page, base, "confirm")
+        assert "boss@example.com is confirmed" in page.locator("#confirm-done").inner_text()
+        screenshot(page, "address-confirmed")
         page.get_by_role("link", name="Admin").click()
         page.wait_for_url("**/admin")
         assert "MRR" in page.locator("#kpi-mrr").inner_text()

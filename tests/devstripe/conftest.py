@@ -107,7 +107,7 @@ class Env:
 
 
 def build_app(db_path: Path, receiver: Receiver) -> Starlette:
-    devstripe = create_app(db_path=db_path, webhook_secret=WEBHOOK_SECRET)
+    devstripe = create_app(db_path=db_path, webhook_secret=WEBHOOK_SECRET, api_key=API_KEY)
     return Starlette(
         routes=[
             Mount("/_stripe", app=devstripe),

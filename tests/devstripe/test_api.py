@@ -11,6 +11,7 @@ import stripe
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
+from starlette.testclient import TestClient
 
 from bugfixer.devstripe import create_app
 from bugfixer.devstripe.emulator import derive_webhook_url
@@ -141,6 +142,41 @@ def test_a_bad_api_key_gets_401_without_echoing_it(env: Env) -> None:
     assert missing.json()["error"]["type"] == "invalid_request_error"
 
 
+def test_another_test_mode_key_is_refused(env: Env) -> None:
+    """Only the instance's own key: with any sk_test_ key anyone could list customers."""
+    client = stripe.StripeClient(
+        "sk_test_guessed", base_addresses={"api": f"{env.base}/_stripe"}, max_network_retries=0
+    )
+    with pytest.raises(stripe.AuthenticationError) as error:
+        client.v1.customers.list()
+    assert error.value.http_status == 401
+    assert env.client.v1.customers.list().data == []
+
+
+def test_the_api_and_test_controls_answer_only_this_machine(env: Env, plans: Plans) -> None:
+    session = env.checkout_session(plans.monthly.id)
+    away = TestClient(build_app(env.db_path, Receiver()), client=("203.0.113.9", 50000))
+    with away:
+        api = away.get("/_stripe/v1/customers", headers={"Authorization": f"Bearer {API_KEY}"})
+        assert api.status_code == 403
+        assert "loopback" in api.json()["error"]["message"]
+        assert away.post("/_stripe/_test/advance", json={"days": 400}).status_code == 403
+        assert away.get("/_stripe/_test/now").status_code == 403
+        # The hosted pages are what a shopper's browser visits: open to anyone with the id.
+        page = away.get(f"/_stripe/checkout/{session.id}")
+        assert page.status_code == 200 and "TEST MODE" in page.text
+
+
+def test_the_webhook_url_is_learnt_from_the_bound_address_not_the_host_header(env: Env) -> None:
+    r = env.http.post(
+        "/_stripe/v1/customers",
+        data={"email": "first@example.com"},
+        headers={"Authorization": f"Bearer {API_KEY}", "Host": "attacker.test:9999"},
+    )
+    assert r.status_code == 200, r.text
+    assert env.control("flush")["webhook_url"] == f"{env.base}/stripe/webhook"
+
+
 def test_unknown_ids_get_404_resource_missing(env: Env) -> None:
     with pytest.raises(stripe.InvalidRequestError) as error:
         env.client.v1.subscriptions.retrieve("sub_nope")
@@ -246,7 +282,7 @@ def test_webhook_url_is_the_route_beside_the_mount(
         "scheme": "http",
         "method": "POST",
         "server": ("shop.test", 8000),
-        "headers": [(b"host", b"shop.test:8000")],
+        "headers": [(b"host", b"attacker.test:9999")],  # never believed
         "path": f"{root_path}/v1/customers",
         "root_path": root_path,
         "app_root_path": app_root_path,
@@ -263,6 +299,7 @@ def test_an_explicit_webhook_url_is_used(tmp_path: Path) -> None:
         devstripe = create_app(
             db_path=tmp_path / "explicit.sqlite3",
             webhook_secret=WEBHOOK_SECRET,
+            api_key=API_KEY,
             webhook_url=f"{hooks_base}/hooks",
         )
         with serve(devstripe) as base, httpx.Client(base_url=base) as http:

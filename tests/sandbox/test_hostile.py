@@ -9,6 +9,7 @@ import secrets
 import socket
 from pathlib import Path
 
+from bugfixer.sandbox import Sandbox, SandboxLimits
 from tests.sandbox.conftest import FAST, run
 
 WORKTREE = Path(__file__).resolve().parents[2]
@@ -88,7 +89,9 @@ socket.create_connection(("1.1.1.1", 443), timeout=1)
     assert result.line == 11
 
 
-def test_an_endless_loop_is_stopped_at_the_cpu_limit(sandbox):
+def test_an_endless_loop_is_stopped_at_the_cpu_limit():
+    # A generous wall clock, so that a busy machine cannot turn this into a timeout.
+    sandbox = Sandbox("bwrap", SandboxLimits(wall_s=30, cpu_s=1), cache_size=0)
     result = run(sandbox, "n = 0\nwhile True:\n    n += 1\n")
     assert result.outcome == "cpu_limit"
     assert not result.ok
@@ -191,3 +194,47 @@ def test_a_flood_on_stderr_is_bounded_too(sandbox):
     result = run(sandbox, "import sys\nsys.stderr.write('e' * 10_000_000)\n")
     assert result.outcome == "output_limit"
     assert len(result.stderr) < FAST.output_bytes + 100
+
+
+def test_garbage_written_to_the_launchers_report_is_ignored(sandbox):
+    """The program shares the launcher's process and can find its report descriptor."""
+    program = """
+import os
+garbage = b"\\n" + b"[" * 100000 + b"\\n[1, 2]\\n" + b'{"exception": "x", "doctests": [1]}\\n'
+for fd in range(3, 64):
+    try:
+        os.set_blocking(fd, False)  # a full pipe must not hold the program up
+        os.write(fd, garbage + b'{"exception": {"line": "many", "type": 7}}\\n')
+    except OSError:
+        pass
+raise ValueError("the real one")
+"""
+    result = run(sandbox, program)  # it used to raise RecursionError here, in the server
+    assert result.outcome == "exception", result.summary()
+    assert result.exit_code == 1 and "the real one" in result.stderr
+
+
+def test_dev_is_read_only_and_dev_shm_is_bounded(sandbox):
+    program = """
+outcomes = []
+for path in ["/dev/fill", "/dev/shm/a", "/dev/shm/b", "/dev/shm/c"]:
+    try:
+        with open(path, "wb") as f:
+            f.write(b"x" * (8 * 1024 * 1024 - 4096))
+        outcomes.append("written")
+    except OSError as exc:
+        outcomes.append(exc.errno)
+with open("/dev/null", "w") as f:
+    f.write("fine")
+print(outcomes)
+"""
+    result = run(sandbox, program)
+    assert result.ok, result.summary()
+    # EROFS for /dev itself; /dev/shm fills up (ENOSPC) at the file limit.
+    assert result.stdout == "[30, 'written', 'written', 28]\n"
+
+
+def test_sandboxed_processes_are_the_oom_killers_first_choice(sandbox):
+    program = "import os\nif os.fork() == 0:\n    print(open('/proc/self/oom_score_adj').read())\n"
+    result = run(sandbox, program + "else:\n    os.wait()\n")
+    assert result.stdout.split() == ["1000"]

@@ -4,7 +4,7 @@ It speaks enough of the real protocol (JSON and SSE streaming, usage, error bodi
 that the real ``openai`` SDK can be pointed at it::
 
     with FakeLLM() as fake:
-        fake.script(["### Explanation\\n...", Error(500), Delay(3, "too late"), DROP])
+        fake.script(["### Explanation\\n...", Error(500), Delay(3, "too late"), Raw("{}"), DROP])
         settings = Settings(llm_base_url=fake.base_url, ...)
 
 Run standalone for benchmarks: ``python -m tests.support.fake_llm --port 8001 --delay 0.5``.
@@ -54,6 +54,15 @@ class Delay:
     text: str | None = None
 
 
+@dataclass(frozen=True)
+class Raw:
+    """Answer 200 with ``body`` verbatim: a completion (or, for a stream, the SSE text)
+    of any shape at all, as a broken or hostile server might send."""
+
+    body: str
+    content_type: str = "application/json"
+
+
 class _Drop:
     def __repr__(self) -> str:
         return "DROP"
@@ -62,7 +71,7 @@ class _Drop:
 DROP = _Drop()
 """Start a response, then close the connection without finishing it."""
 
-Item = str | Error | Delay | _Drop
+Item = str | Error | Delay | Raw | _Drop
 
 
 def default_fixer(body: dict[str, Any], replace: tuple[str, str] | None = None) -> str:
@@ -228,6 +237,8 @@ class FakeLLM:
             return Response(status_code=499)  # nobody is listening any more
         if isinstance(item, Error):
             return _error_response(item)
+        if isinstance(item, Raw):
+            return Response(item.body, media_type=item.content_type)
         if item is DROP:
             return _dropped
         if body.get("stream") and body.get("stream_options") and self.reject_stream_options:

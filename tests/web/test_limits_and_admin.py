@@ -10,8 +10,9 @@ from tests.conftest import csrf_token, make_settings
 from tests.support.providers import ScriptedProvider
 
 
-def make_client(tmp_path, **settings) -> TestClient:  # type: ignore[no-untyped-def]
-    return TestClient(create_app(make_settings(tmp_path, **settings), provider=ScriptedProvider()))
+def make_client(tmp_path, client=("testclient", 50000), **settings) -> TestClient:  # type: ignore[no-untyped-def]
+    app = create_app(make_settings(tmp_path, **settings), provider=ScriptedProvider())
+    return TestClient(app, client=client)
 
 
 def test_login_attempts_are_limited_with_retry_after(tmp_path):
@@ -58,22 +59,40 @@ def test_admin_page_is_for_admins_only(tmp_path):
         auth = Auth(client)
         assert client.get("/admin", follow_redirects=False).status_code == 303
         auth.signup(email="user@example.com")
+        auth.confirm("user@example.com")
         assert client.get("/admin").status_code == 403
         auth.logout()
         auth.signup(email="Boss@example.com")
+        # Anyone can sign up with the address; only its owner can open the mailed link.
+        assert client.get("/admin").status_code == 403
+        assert auth.confirm("boss@example.com").status_code == 200
         page = client.get("/admin")
         assert page.status_code == 200 and 'id="kpi-mrr"' in page.text
 
 
-def test_dev_outbox_is_visible_locally_and_hidden_in_production(tmp_path):
-    with make_client(tmp_path) as client:
+def test_dev_outbox_is_for_this_machine_only(tmp_path):
+    with make_client(tmp_path, client=("127.0.0.1", 50000)) as client:
         assert client.get("/dev/outbox").status_code == 200
+    with make_client(tmp_path, client=("::1", 50000)) as client:
+        assert client.get("/dev/outbox").status_code == 200
+    with make_client(tmp_path, client=("192.0.2.10", 50000)) as client:
+        assert client.get("/dev/outbox").status_code == 404
+    # Behind a proxy on this machine, the client it names is the one that counts.
+    proxied = make_client(tmp_path, client=("127.0.0.1", 50000), trusted_proxies="127.0.0.1")
+    with proxied as client:
+        r = client.get("/dev/outbox", headers={"X-Forwarded-For": "192.0.2.10"})
+        assert r.status_code == 404
+
+
+def test_dev_outbox_is_hidden_in_production(tmp_path):
     prod = make_client(
         tmp_path / "prod",
+        client=("127.0.0.1", 50000),
         env="production",
         public_url="https://fixer.example.com",
         contact_email="help@fixer.example.com",
-        stripe_secret_key="sk_live_x",
+        secret_key="Qx7vR2pL9mW4tY8kN3bH6jD1sF5gZ0cA-e_uI",
+        stripe_secret_key="sk_live_51Hc8dQ2eZvKYlo2C0aBcDeFgHi",
         stripe_webhook_secret="whsec_x",
     )
     with prod as client:

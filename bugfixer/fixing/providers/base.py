@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -30,9 +31,32 @@ class FixPrompt:
     previous_fix: str | None = None
 
 
+class ProviderError(Exception):
+    """The provider could not answer (network, timeout, 5xx, auth). Costs the user nothing."""
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_MODEL_NAME = 128  # the column's width
+MAX_TOKENS = 2**31 - 1  # an INTEGER column on PostgreSQL
+
+
+def has_lone_surrogate(text: str) -> bool:
+    return _LONE_SURROGATE.search(text) is not None
+
+
+def clean_text(text: str) -> str:
+    """``text`` with every unpaired surrogate (which no database can store) as U+FFFD."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
 @dataclass(frozen=True)
 class ProviderReply:
-    """A provider's answer. ``fixed_code`` is None when it has no confident fix."""
+    """A provider's answer. ``fixed_code`` is None when it has no confident fix.
+
+    Whatever a provider sends is untrusted: a reply of the wrong shape is a ProviderError
+    (503, nothing charged), and what is kept is made storable (no lone surrogates, a
+    model name that fits its column, token counts that fit theirs).
+    """
 
     explanation: str
     fixed_code: str | None
@@ -40,9 +64,21 @@ class ProviderReply:
     prompt_tokens: int = 0
     completion_tokens: int = 0
 
-
-class ProviderError(Exception):
-    """The provider could not answer (network, timeout, 5xx, auth). Costs the user nothing."""
+    def __post_init__(self) -> None:
+        if not isinstance(self.explanation, str):
+            raise ProviderError("the provider's explanation is not text")
+        if self.fixed_code is not None and not isinstance(self.fixed_code, str):
+            raise ProviderError("the provider's fixed code is not text")
+        set_ = object.__setattr__  # frozen: cleaned once, here
+        set_(self, "explanation", clean_text(self.explanation))
+        if self.fixed_code is not None:
+            set_(self, "fixed_code", clean_text(self.fixed_code))
+        model = self.model if isinstance(self.model, str) else ""
+        set_(self, "model", clean_text(model.strip())[:MAX_MODEL_NAME] or "unknown")
+        for name in ("prompt_tokens", "completion_tokens"):
+            value = getattr(self, name)
+            valid = isinstance(value, int) and not isinstance(value, bool)
+            set_(self, name, min(max(value, 0), MAX_TOKENS) if valid else 0)
 
 
 class Provider(ABC):

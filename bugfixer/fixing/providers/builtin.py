@@ -9,6 +9,7 @@ from bugfixer.fixing.builtin import fix_python
 from bugfixer.fixing.builtin.search import Runner, not_run, search_fix
 from bugfixer.fixing.languages import LANGUAGES
 from bugfixer.fixing.providers.base import FixPrompt, Provider, ProviderReply, register
+from bugfixer.observability.metrics import LlmCall
 from bugfixer.sandbox import Sandbox
 
 if TYPE_CHECKING:
@@ -37,6 +38,10 @@ class BuiltinProvider(Provider):
         return cls(sandbox if sandbox is not None else Sandbox.from_settings(settings))
 
     async def complete(self, prompt: FixPrompt) -> ProviderReply:
+        with LlmCall(self.name, self.model) as call:
+            return call.answered(await self._complete(prompt))
+
+    async def _complete(self, prompt: FixPrompt) -> ProviderReply:
         language = prompt.language.strip().lower()
         if language not in _PYTHON:
             shown = LANGUAGES.get(language, prompt.language.strip()) or "this"

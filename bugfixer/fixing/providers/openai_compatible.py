@@ -23,8 +23,10 @@ from bugfixer.fixing.providers.base import (
     Provider,
     ProviderError,
     ProviderReply,
+    clean_text,
     register,
 )
+from bugfixer.observability.metrics import LlmCall
 
 if TYPE_CHECKING:
     from bugfixer.config import Settings
@@ -87,30 +89,53 @@ class OpenAICompatibleProvider(Provider):
         )
 
     async def complete(self, prompt: FixPrompt) -> ProviderReply:
+        with LlmCall(self.name, self.model) as call:
+            return call.answered(await self._complete(prompt))
+
+    async def stream(self, prompt: FixPrompt) -> AsyncIterator[str | ProviderReply]:
+        with LlmCall(self.name, self.model) as call:
+            async for item in self._stream(prompt):
+                if isinstance(item, ProviderReply):
+                    call.answered(item)
+                yield item
+
+    async def _complete(self, prompt: FixPrompt) -> ProviderReply:
         response = await self._create(prompt, stream=False)
-        choices = getattr(response, "choices", None)
-        if not choices:
-            raise self._error("the LLM endpoint answered without any choices")
-        message = choices[0].message
-        text = (message.content if message else None) or ""
+        # The SDK does not validate what it was sent: every field may have any shape.
+        try:
+            choice = response.choices[0]
+            message = choice.message
+            content = message.content if message is not None else None
+            refusal = getattr(message, "refusal", None)
+            finish_reason = choice.finish_reason
+        except (AttributeError, IndexError, KeyError, TypeError):
+            raise self._error("the LLM endpoint answered without any choices") from None
+        for name, value in (("content", content), ("refusal", refusal)):
+            if value is not None and not isinstance(value, str):
+                raise self._error(
+                    f"the LLM endpoint sent a malformed answer ({name} is "
+                    f"{type(value).__name__}, not text)"
+                )
+        text = content or ""
         if not text.strip():
-            if message is not None and getattr(message, "refusal", None):
-                return ProviderReply(message.refusal, None, response.model or self.model)
-            raise self._error(
-                f"the LLM endpoint returned an empty answer ({choices[0].finish_reason})"
-            )
-        if choices[0].finish_reason == "length":
+            if refusal:
+                return ProviderReply(refusal, None, getattr(response, "model", None) or self.model)
+            raise self._error(f"the LLM endpoint returned an empty answer ({finish_reason})")
+        if finish_reason == "length":
             logger.warning("LLM answer from %s was cut off at the token limit", self._endpoint)
         usage = getattr(response, "usage", None)
-        return self._reply(text, prompt, response.model, usage)
+        return self._reply(text, prompt, getattr(response, "model", None), usage)
 
     async def complete_many(self, prompt: FixPrompt, n: int) -> list[ProviderReply]:
         """Several answers in one request (``n``); servers without ``n`` are asked n times."""
         if n <= 1 or "n" in self._unsupported:
             return await super().complete_many(prompt, n)
-        response = await self._create(prompt, stream=False, n=n)
+        with LlmCall(self.name, self.model) as call:
+            response = await self._create(prompt, stream=False, n=n)
         replies: list[ProviderReply] = []
         usage = getattr(response, "usage", None)
+        if usage is not None:
+            call.answered(usage)
         for choice in getattr(response, "choices", None) or []:
             text = (choice.message.content if choice.message else None) or ""
             if isinstance(text, str) and text.strip():
@@ -125,7 +150,7 @@ class OpenAICompatibleProvider(Provider):
             replies += await super().complete_many(prompt, n - len(replies))
         return replies[:n]
 
-    async def stream(self, prompt: FixPrompt) -> AsyncIterator[str | ProviderReply]:
+    async def _stream(self, prompt: FixPrompt) -> AsyncIterator[str | ProviderReply]:
         chunks = await self._create(prompt, stream=True)
         parts: list[str] = []
         model, usage = None, None
@@ -135,9 +160,16 @@ class OpenAICompatibleProvider(Provider):
                 usage = getattr(chunk, "usage", None) or usage
                 for choice in getattr(chunk, "choices", None) or []:
                     delta = choice.delta.content if choice.delta else None
+                    if delta is not None and not isinstance(delta, str):
+                        raise self._error(
+                            f"the LLM endpoint sent a malformed answer (content is "
+                            f"{type(delta).__name__}, not text)"
+                        )
                     if choice.index == 0 and delta:
                         parts.append(delta)
                         yield delta
+        except ProviderError:
+            raise
         except openai.APIStatusError as exc:
             raise self._status_error(exc) from None
         except Exception as exc:  # the SDK lets transport errors through mid-stream
@@ -208,12 +240,12 @@ class OpenAICompatibleProvider(Provider):
             self._unsupported |= dropped
             return response
 
-    def _reply(self, text: str, prompt: FixPrompt, model: str | None, usage: Any) -> ProviderReply:
-        parsed = parse_reply(text, prompt.language)
+    def _reply(self, text: str, prompt: FixPrompt, model: Any, usage: Any) -> ProviderReply:
+        parsed = parse_reply(clean_text(text), prompt.language)
         return ProviderReply(
             explanation=parsed.explanation,
             fixed_code=parsed.fixed_code,
-            model=model or self.model,
+            model=model if isinstance(model, str) and model.strip() else self.model,
             prompt_tokens=getattr(usage, "prompt_tokens", None) or 0,
             completion_tokens=getattr(usage, "completion_tokens", None) or 0,
         )

@@ -330,7 +330,8 @@
       const response = await fetch("/fix/stream", {
         method: "POST",
         body: new FormData(form),
-        headers: { Accept: "text/event-stream" },
+        // The token in a header is checked before the server reads the form.
+        headers: { Accept: "text/event-stream", "X-CSRF-Token": form.elements.csrf_token.value },
         credentials: "same-origin",
         signal: controller.signal,
       });
