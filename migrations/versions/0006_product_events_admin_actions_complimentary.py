@@ -1,7 +1,7 @@
 """product events, the admin audit log, complimentary access, subscription prices
 
 Revision ID: c6e1a2b3d406
-Revises: b4c1d2e3f405
+Revises: c5d2e3f4a506
 Create Date: 2026-12-02 02:25:00
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import bugfixer.db
 
 revision: str = "c6e1a2b3d406"
-down_revision: str | None = "b4c1d2e3f405"
+down_revision: str | None = "c5d2e3f4a506"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

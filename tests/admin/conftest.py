@@ -53,9 +53,8 @@ class Site:
         return r.json()
 
     def stripe(self) -> stripe.StripeClient:
-        from bugfixer.deps import DEVSTRIPE_KEY
-
-        return stripe.StripeClient(DEVSTRIPE_KEY, base_addresses={"api": f"{self.base}/_stripe"})
+        key = self.ctx.settings.devstripe_key
+        return stripe.StripeClient(key, base_addresses={"api": f"{self.base}/_stripe"})
 
     def flush(self) -> None:
         r = httpx.post(f"{self.base}/_stripe/_test/flush", json={"timeout": 20}, timeout=30)

@@ -141,7 +141,15 @@ def test_a_refund_goes_through_stripe_to_the_ledger_and_is_audited_once(site):
     admin.close()
 
 
-def test_a_password_reset_mail_is_sent_and_audited(site):
+def outbox_links(site: Site, kind: str) -> list[str]:
+    from bugfixer.accounts.mail import OutboxMessage
+
+    with site.ctx.db.session() as s:
+        bodies = s.scalars(select(OutboxMessage.body).order_by(OutboxMessage.id))
+        return [m.group(1) for body in bodies for m in re.finditer(rf"(/{kind}/\S+)", body)]
+
+
+def test_reset_and_confirmation_mails_are_sent_and_audited(site):
     customer = site.browser("customer")
     sign_up(customer, "lee@example.com")
     user_id = site.user_id("lee@example.com")
@@ -149,15 +157,20 @@ def test_a_password_reset_mail_is_sent_and_audited(site):
     refused = act(admin, f"/admin/users/{user_id}/password-reset", reason="")
     assert refused.status_code == 422
     r = act(admin, f"/admin/users/{user_id}/password-reset", reason="asked by mail")
+    assert r.status_code == 303 and r.headers["location"].endswith("done=mailed")
+    assert len(outbox_links(site, "reset")) == 1
+
+    assert "address not confirmed" in admin.get(f"/admin/users/{user_id}").text
+    r = act(admin, f"/admin/users/{user_id}/confirmation", reason="first link expired")
     assert r.status_code == 303
-    outbox = admin.get("/dev/outbox").text
-    assert "lee@example.com" in outbox and "/reset/" in outbox
-    (logged,) = audit(site)
-    assert (logged.action, logged.target_user_id, logged.reason) == (
-        "password_reset_mail",
-        user_id,
-        "asked by mail",
-    )
+    link = outbox_links(site, "confirm")[-1]
+    assert customer.get(link).status_code == 200  # the customer opens it
+    again = act(admin, f"/admin/users/{user_id}/confirmation", reason="once more")
+    assert again.status_code == 409 and "already confirmed" in again.text
+    assert [(a.action, a.target_user_id, a.reason) for a in audit(site)] == [
+        ("password_reset_mail", user_id, "asked by mail"),
+        ("confirmation_mail", user_id, "first link expired"),
+    ]
     assert act(admin, "/admin/users/999999/password-reset", reason="x").status_code == 404
     customer.close()
     admin.close()

@@ -72,8 +72,11 @@ def test_an_admin_session_sees_every_page_and_the_admin_link(client):
     assert len(body["daily"]) == 7
 
 
-def test_admins_by_setting_are_admins_too(client):
-    Auth(client).signup(email="Boss@example.com")
+def test_admins_by_setting_are_admins_once_their_address_is_confirmed(client):
+    auth = Auth(client)
+    auth.signup(email="Boss@example.com")
+    assert client.get("/admin").status_code == 403
+    auth.confirm()
     assert client.get("/admin").status_code == 200
     assert client.get(API).status_code == 200
 
