@@ -97,6 +97,9 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
             access_log=False,
             log_config=None,
             log_level=settings.log_level.lower(),
+            # On SIGTERM requests in flight get this long; fixes still running are then
+            # stopped, and give their free fix back.
+            timeout_graceful_shutdown=settings.shutdown_timeout_s,
         )
 
 

@@ -89,10 +89,17 @@ class Settings(BaseSettings):
     )
     reservation_ttl_s: int = Field(
         600,
-        ge=30,
+        ge=5,
         le=86_400,
         description="Seconds a free fix stays held for a request that never finishes "
         "(a killed process) before it is given back.",
+    )
+    shutdown_timeout_s: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description="On SIGTERM, seconds in-flight requests get to finish; fixes still "
+        "running then are stopped and give their free fix back.",
     )
     max_code_chars: int = Field(20_000, ge=100, le=1_000_000, description="Largest code input.")
     max_error_chars: int = Field(10_000, ge=100, le=1_000_000, description="Largest error input.")

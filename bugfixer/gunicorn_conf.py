@@ -26,7 +26,7 @@ worker_class = "uvicorn_worker.UvicornWorker"
 bind = f"{os.environ.get('BUGFIXER_HOST', '127.0.0.1')}:{os.environ.get('BUGFIXER_PORT', '8000')}"
 workers = int(os.environ.get("BUGFIXER_WORKERS", "2"))
 forwarded_allow_ips = _settings.trusted_proxies
-graceful_timeout = 30
+graceful_timeout = _settings.shutdown_timeout_s
 accesslog = None  # the app writes its own access log
 
 _made_folder = None

@@ -152,6 +152,8 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         sweeper = asyncio.create_task(_give_back_expired_reservations(db))
         view_writer = asyncio.create_task(ctx.views.run(db))
         yield
+        # Fixes stopped by the shutdown give their free fix back before the database goes.
+        await ctx.fixer.drain(timeout_s=10)
         await ctx.postman.drain()
         for task in (sweeper, view_writer):
             task.cancel()
@@ -159,7 +161,7 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
                 await task
         await provider.aclose()
         await ctx.limiter.aclose()
-        db.close()
+        await asyncio.to_thread(db.close)
 
     app = FastAPI(
         title="Code Bug Fixer",

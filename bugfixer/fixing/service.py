@@ -7,6 +7,7 @@ database transaction open while it waits.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -187,6 +188,9 @@ class Fixer:
         self.provider = provider
         self.db = db
         self.settings = settings
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
         self.pipeline = Pipeline(
             provider=provider, sandbox=sandbox, candidates=settings.fix_candidates
         )
@@ -242,6 +246,8 @@ class Fixer:
         """
         settled = False
         started = time.perf_counter()
+        self._in_flight += 1
+        self._idle.clear()
         try:
             async for event in self.pipeline.attempt(fix_input, stream=live):
                 if not isinstance(event, Attempt):
@@ -269,10 +275,24 @@ class Fixer:
                 metrics.record_fix(self.provider.name, fix["status"])
                 yield Finished(to_result(Fix(**fix), usage))
         finally:
-            if not settled:
-                metrics.record_fix(self.provider.name, "failed")
-                with anyio.CancelScope(shield=True):
-                    await self.db.write(metering.release, reservation=reservation)
+            try:
+                if not settled:
+                    metrics.record_fix(self.provider.name, "failed")
+                    with anyio.CancelScope(shield=True):
+                        await self.db.write(metering.release, reservation=reservation)
+            finally:
+                self._in_flight -= 1
+                if not self._in_flight:
+                    self._idle.set()
+
+    async def drain(self, *, timeout_s: float) -> bool:
+        """Wait until no fix is running (each settled or released); False on timeout."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout_s)
+        except TimeoutError:
+            log.warning("%d fixes still running at shutdown", self._in_flight)
+            return False
+        return True
 
     def _saved_fix(
         self, reservation: Reservation, fix_input: FixInput, attempt: Attempt

@@ -39,6 +39,15 @@ def running(
     argv: Sequence[str | Path], *, env: dict[str, str], cwd: Path, log: Path, port: int
 ) -> Iterator[str]:
     """Start ``argv``, wait until it answers /healthz on ``port``, stop it with SIGTERM."""
+    with started(argv, env=env, cwd=cwd, log=log, port=port) as (url, _process):
+        yield url
+
+
+@contextmanager
+def started(
+    argv: Sequence[str | Path], *, env: dict[str, str], cwd: Path, log: Path, port: int
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``running``, with the process too (to signal it)."""
     with log.open("w") as out:
         process = subprocess.Popen(
             [str(a) for a in argv], cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT
@@ -55,7 +64,7 @@ def running(
                     pass
                 assert time.monotonic() < deadline, f"no answer on {url}:\n{log.read_text()}"
                 time.sleep(0.05)
-            yield url
+            yield url, process
         finally:
             process.send_signal(signal.SIGTERM)
             try:
