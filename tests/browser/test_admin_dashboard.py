@@ -24,9 +24,10 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
 
-@pytest.fixture
-def business_site(tmp_path) -> Iterator[Site]:  # type: ignore[no-untyped-def]
-    settings = make_settings(tmp_path, llm_prices=PRICES)
+@pytest.fixture(scope="module")
+def business_site(tmp_path_factory) -> Iterator[Site]:  # type: ignore[no-untyped-def]
+    """Built once for the module: the second test only adds a grant and a replay."""
+    settings = make_settings(tmp_path_factory.mktemp("admin"), llm_prices=PRICES)
     app = create_app(settings, provider=ScriptedProvider())
     admin_key = make_admin(app)
     with serve(app) as base:
