@@ -21,6 +21,7 @@ from pydantic import (
     AliasChoices,
     BaseModel,
     Field,
+    NonNegativeFloat,
     PrivateAttr,
     SecretStr,
     ValidationError,
@@ -134,6 +135,12 @@ class Settings(BaseSettings):
     )
     llm_output_usd_per_mtok: float = Field(
         0.60, ge=0, description="Price of a million completion tokens, for cost estimates."
+    )
+    llm_prices: dict[str, tuple[NonNegativeFloat, NonNegativeFloat]] | None = Field(
+        None,
+        description="JSON {model: [input_usd_per_mtok, output_usd_per_mtok]} for cost "
+        "estimates; default: the two price settings for BUGFIXER_LLM_MODEL. Models not "
+        "listed are priced with the two price settings.",
     )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
@@ -352,6 +359,17 @@ class Settings(BaseSettings):
     def local_mode(self) -> bool:
         """Development conveniences (the mail outbox page) are on."""
         return self.env != "production"
+
+    @cached_property
+    def llm_price_table(self) -> dict[str, tuple[float, float]]:
+        """USD per million (prompt, completion) tokens by model."""
+        if self.llm_prices is not None:
+            return dict(self.llm_prices)
+        return {self.llm_model: (self.llm_input_usd_per_mtok, self.llm_output_usd_per_mtok)}
+
+    def llm_price(self, model: str) -> tuple[float, float]:
+        default = (self.llm_input_usd_per_mtok, self.llm_output_usd_per_mtok)
+        return self.llm_price_table.get(model, default)
 
     @property
     def max_fix_body_bytes(self) -> int:

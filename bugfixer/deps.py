@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from bugfixer.accounts import service as accounts
 from bugfixer.accounts.mail import Mailer, Postman
 from bugfixer.accounts.models import User
+from bugfixer.analytics.views import ViewRecorder
 from bugfixer.billing.gateway import StripeGateway
 from bugfixer.billing.plans import Plan
 from bugfixer.config import Settings
@@ -39,6 +40,7 @@ class AppContext:
     mailer: Mailer
     postman: Postman  # sends ``mailer``'s messages off the request path
     plans: tuple[Plan, ...]
+    views: ViewRecorder = field(default_factory=ViewRecorder)
     gateways: dict[str, StripeGateway] = field(default_factory=dict)
 
 

@@ -1,7 +1,8 @@
 """Units of work that span domains: where accounts, metering and fixing meet.
 
 Signing up or in takes over what the browser did anonymously (its free fixes and its
-saved fixes); each domain does its own part, in one transaction run by
+saved fixes, and in the product events the link from the browser to the account); each
+domain does its own part, in one transaction run by
 ``Database.write``, so no domain imports another's models.
 """
 
@@ -14,6 +15,8 @@ from sqlalchemy.orm import Session
 from bugfixer.accounts import service as accounts
 from bugfixer.accounts.models import User
 from bugfixer.accounts.service import BadCredentials, NewAccount, SignedIn
+from bugfixer.analytics import events
+from bugfixer.analytics.events import record_event
 from bugfixer.errors import InvalidInput
 from bugfixer.fixing.service import claim_fixes
 from bugfixer.metering import service as metering
@@ -44,6 +47,9 @@ def sign_up(
     # BUGFIXER_ADMIN_EMAILS is read at every request, not copied onto the account.
     user = accounts.create_user(session=session, account=account, trial_id=trial_id)
     take_over_browser(session=session, user=user, visitor_id=identity.visitor_id)
+    record_event(
+        session=session, kind=events.SIGNED_UP, visitor_id=identity.visitor_id, user_id=user.id
+    )
     return accounts.rotate_session(session=session, user=user, old_token=old_token)
 
 
@@ -62,6 +68,7 @@ def sign_in(
     if new_hash is not None:
         user.password_hash = new_hash
     take_over_browser(session=session, user=user, visitor_id=visitor_id)
+    record_event(session=session, kind=events.SIGNED_IN, visitor_id=visitor_id, user_id=user.id)
     return accounts.rotate_session(session=session, user=user, old_token=old_token)
 
 

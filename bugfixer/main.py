@@ -29,7 +29,9 @@ from bugfixer.accounts.mail import (
     store_in_outbox,
 )
 from bugfixer.accounts.routes import router as accounts_router
+from bugfixer.admin.routes import api as admin_api
 from bugfixer.admin.routes import router as admin_router
+from bugfixer.admin.user_routes import router as admin_users_router
 from bugfixer.billing.plans import plan_catalog, plan_offers
 from bugfixer.billing.routes import router as billing_router
 from bugfixer.config import Settings, SettingsError, load_settings
@@ -150,13 +152,15 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("serving with provider=%s model=%s", provider.name, provider.model)
         sweeper = asyncio.create_task(_give_back_expired_reservations(db))
+        view_writer = asyncio.create_task(ctx.views.run(db))
         yield
         # Fixes stopped by the shutdown give their free fix back before the database goes.
         await ctx.fixer.drain(timeout_s=10)
         await ctx.postman.drain()
-        sweeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
+        for task in (sweeper, view_writer):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await provider.aclose()
         await ctx.limiter.aclose()
         await asyncio.to_thread(db.close)
@@ -213,7 +217,9 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
                 webhook_url=webhook_url,
             ),
         )
+    app.include_router(admin_api)
     app.include_router(admin_router)
+    app.include_router(admin_users_router)
     return app
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -28,6 +29,19 @@ class PaymentsUnavailable(AppError):
     ) -> None:
         super().__init__(message)
         self.headers["Retry-After"] = "30"
+
+
+class RefundRefused(AppError):
+    """Stripe said no (already refunded, more than is left, ...): its words are shown."""
+
+    status = 409
+    code = "refund_refused"
+
+
+@dataclass(frozen=True)
+class RefundMade:
+    refund: dict[str, Any]
+    replayed: bool  # an earlier request with the same idempotency key made it
 
 
 class InvalidWebhook(AppError):
@@ -186,6 +200,58 @@ class StripeGateway:
             "subscription retrieve", self.client.v1.subscriptions.retrieve, subscription_id
         )
         return _plain(sub)
+
+    def refund_payment(
+        self,
+        *,
+        invoice_id: str | None,
+        charge_id: str | None,
+        amount_cents: int | None,
+        metadata: dict[str, str],
+        idempotency_key: str,
+        reason: str = "requested_by_customer",
+    ) -> RefundMade:
+        """Refund a paid invoice (its charge, or the payment intent that paid it).
+
+        ``amount_cents`` None refunds what is left. The idempotency key makes a repeated
+        request (a double click, a retry) refund once; ``replayed`` says it was one.
+        """
+        if charge_id:
+            target = {"charge": charge_id}
+        elif invoice_id:
+            target = {"payment_intent": self._intent_that_paid(invoice_id)}
+        else:
+            raise RefundRefused("This payment has no Stripe invoice or charge to refund.")
+        params: dict[str, Any] = {**target, "reason": reason, "metadata": metadata}
+        if amount_cents is not None:
+            params["amount"] = amount_cents
+        try:
+            refund = self.client.v1.refunds.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.IdempotencyError as exc:
+            raise RefundRefused("This refund is already being made; reload the page.") from exc
+        except stripe.InvalidRequestError as exc:
+            raise RefundRefused(f"Stripe refused the refund: {exc.user_message or exc}") from exc
+        except stripe.StripeError as exc:
+            log.warning("Stripe refund failed: %s", exc.user_message or type(exc).__name__)
+            raise PaymentsUnavailable("Stripe is unavailable; nothing was refunded.") from exc
+        response = refund.last_response
+        replayed = bool(response and response.headers.get("Idempotent-Replayed") == "true")
+        return RefundMade(refund=_plain(refund), replayed=replayed)
+
+    def _intent_that_paid(self, invoice_id: str) -> str:
+        payments = self._call(
+            "invoice payments",
+            self.client.v1.invoice_payments.list,
+            params={"invoice": invoice_id, "limit": 10},
+        )
+        for record in map(_plain, payments.data):
+            payment = record.get("payment") or {}
+            if record.get("status") == "paid" and payment.get("payment_intent"):
+                return str(payment["payment_intent"])
+        raise RefundRefused(f"Stripe has no successful payment of invoice {invoice_id}.")
 
     def create_portal(self, *, customer_id: str, return_url: str) -> str:
         session = self._call(

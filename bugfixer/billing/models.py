@@ -31,6 +31,11 @@ class Subscription(Base):
     stripe_customer_id: Mapped[str] = mapped_column(String(255), index=True)
     plan_code: Mapped[str] = mapped_column(String(32))
     price_id: Mapped[str] = mapped_column(String(255))
+    # What the subscriber pays, as Stripe's price says (for MRR; the catalog may change).
+    amount_cents: Mapped[int | None] = mapped_column(Integer)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    interval: Mapped[str | None] = mapped_column(String(8))
+    interval_count: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(32))
     current_period_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
     current_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -91,3 +96,17 @@ class CheckoutSession(Base):
     plan_code: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ComplimentaryGrant(Base):
+    """Unlimited fixes an administrator gave an account until a date, without payment."""
+
+    __tablename__ = "complimentary_grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
+    granted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from bugfixer.analytics import events
 from bugfixer.billing import service
 from bugfixer.billing.gateway import verify_webhook
 from bugfixer.billing.plans import find_plan, format_money
@@ -17,16 +18,24 @@ from bugfixer.deps import ContextDep, CsrfProtected, CurrentUser, GatewayDep, Id
 from bugfixer.errors import AppError, InvalidInput
 from bugfixer.metering.identity import Identity
 from bugfixer.observability import metrics
+from bugfixer.web.pageviews import note_views
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/pricing", response_class=HTMLResponse)
-async def pricing(request: Request, ctx: ContextDep, identity: IdentityDep) -> Response:
-    return ctx.templates.TemplateResponse(
+async def pricing(
+    request: Request, ctx: ContextDep, identity: IdentityDep, reason: str = ""
+) -> Response:
+    response = ctx.templates.TemplateResponse(
         request, "pricing.html", {"usage": await ctx.fixer.usage(identity)}
     )
+    views: list[tuple[str, dict[str, object] | None]] = [(events.PRICING_VIEWED, None)]
+    if reason == "quota":  # sent here by a 402
+        views.append((events.PAYWALL_SHOWN, {"via": "pricing"}))
+    note_views(ctx, request, response, identity, *views)
+    return response
 
 
 def _start_checkout(
@@ -55,7 +64,11 @@ def _start_checkout(
         cancel_url=f"{base}/pricing?canceled=1",
     )
     ctx.db.write_now(
-        service.record_checkout, checkout_id=checkout["id"], user_id=me.user_id, plan=plan
+        service.record_checkout,
+        checkout_id=checkout["id"],
+        user_id=me.user_id,
+        plan=plan,
+        visitor_id=me.visitor_id,
     )
     log.info("checkout %s started for account %s (%s)", checkout["id"], me.user_id, plan.code)
     metrics.record_checkout(plan.code, "started")

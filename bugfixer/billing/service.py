@@ -7,19 +7,28 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bugfixer.accounts.models import User
+from bugfixer.analytics import events
+from bugfixer.analytics.events import record_event
 from bugfixer.billing.gateway import StripeGateway, price_matches
-from bugfixer.billing.models import BillingCustomer, CheckoutSession, Subscription, Transaction
+from bugfixer.billing.models import (
+    BillingCustomer,
+    CheckoutSession,
+    ComplimentaryGrant,
+    Subscription,
+    Transaction,
+)
 from bugfixer.billing.plans import Plan
 from bugfixer.db import Database, utcnow
 
 log = logging.getLogger(__name__)
 
 ENTITLING = ("active", "trialing")
+COMPLIMENTARY = "complimentary"
 
 
 def ts(value: int | None) -> datetime | None:
@@ -55,7 +64,59 @@ def entitlement(
             until = min(until, (sub.past_due_since or now) + grace)
         if until > now and (best is None or until > best.until):
             best = Entitlement(plan_code=sub.plan_code, status=sub.status, until=until)
+    if best is None:
+        # Complimentary access counts only when no subscription pays for the fixes.
+        comp_until = complimentary_until(session=session, user_id=user_id, now=now)
+        if comp_until is not None:
+            best = Entitlement(plan_code=COMPLIMENTARY, status=COMPLIMENTARY, until=comp_until)
     return best
+
+
+# -- complimentary access ------------------------------------------------------------------
+
+
+def _running_grants(user_id: int, now: datetime):  # type: ignore[no-untyped-def]
+    return (
+        ComplimentaryGrant.user_id == user_id,
+        ComplimentaryGrant.revoked_at.is_(None),
+        ComplimentaryGrant.until > now,
+    )
+
+
+def complimentary_until(
+    *, session: Session, user_id: int, now: datetime | None = None
+) -> datetime | None:
+    """Until when an administrator has given this account unlimited fixes, if at all."""
+    return session.scalar(
+        select(func.max(ComplimentaryGrant.until)).where(*_running_grants(user_id, now or utcnow()))
+    )
+
+
+def grant_complimentary(
+    *, session: Session, user_id: int, until: datetime, granted_by: int | None
+) -> ComplimentaryGrant:
+    """Unlimited fixes until ``until``; a grant still running is replaced by this one."""
+    now = utcnow()
+    session.execute(
+        update(ComplimentaryGrant)
+        .where(*_running_grants(user_id, now))
+        .values(revoked_at=now, revoked_by=granted_by)
+    )
+    grant = ComplimentaryGrant(user_id=user_id, until=until, granted_by=granted_by, created_at=now)
+    session.add(grant)
+    session.flush()
+    return grant
+
+
+def revoke_complimentary(*, session: Session, user_id: int, revoked_by: int | None) -> int:
+    """End every running grant of the account now; returns how many there were."""
+    now = utcnow()
+    result = session.execute(
+        update(ComplimentaryGrant)
+        .where(*_running_grants(user_id, now))
+        .values(revoked_at=now, revoked_by=revoked_by)
+    )
+    return result.rowcount
 
 
 def current_subscription(*, session: Session, user_id: int) -> Subscription | None:
@@ -110,8 +171,37 @@ def store_customer(*, session: Session, user_id: int, customer_id: str) -> str:
     return customer_id
 
 
-def record_checkout(*, session: Session, checkout_id: str, user_id: int, plan: Plan) -> None:
+def record_checkout(
+    *,
+    session: Session,
+    checkout_id: str,
+    user_id: int,
+    plan: Plan,
+    visitor_id: str | None = None,
+) -> None:
     session.add(CheckoutSession(id=checkout_id, user_id=user_id, plan_code=plan.code))
+    record_event(
+        session=session,
+        kind=events.CHECKOUT_STARTED,
+        visitor_id=visitor_id,
+        user_id=user_id,
+        properties={"plan": plan.code},
+    )
+
+
+def complete_checkout(*, session: Session, checkout_id: str) -> str | None:
+    """Mark a checkout we started as paid, once: its plan, or None when unknown or done."""
+    checkout = session.get(CheckoutSession, checkout_id)
+    if checkout is None or checkout.completed_at is not None:
+        return None
+    checkout.completed_at = utcnow()
+    record_event(
+        session=session,
+        kind=events.CHECKOUT_COMPLETED,
+        user_id=checkout.user_id,
+        properties={"plan": checkout.plan_code},
+    )
+    return checkout.plan_code
 
 
 # -- mirroring subscriptions --------------------------------------------------------------
@@ -167,11 +257,24 @@ def apply_subscription(
         sub = Subscription(id=data["id"], user_id=user_id)
         session.add(sub)
     was_past_due = sub.status == "past_due"
+    was_canceled = sub.status == "canceled"
+    recurring = price.get("recurring") or {}
     sub.user_id = user_id
     sub.stripe_customer_id = customer_id or ""
     sub.plan_code = plan_code
     sub.price_id = price.get("id") or ""
+    sub.amount_cents = price.get("unit_amount")
+    sub.currency = price.get("currency")
+    sub.interval = recurring.get("interval")
+    sub.interval_count = recurring.get("interval_count")
     sub.status = data["status"]
+    if sub.status == "canceled" and not was_canceled:
+        record_event(
+            session=session,
+            kind=events.SUBSCRIPTION_CANCELED,
+            user_id=user_id,
+            properties={"plan": plan_code},
+        )
     sub.current_period_start = ts(
         item.get("current_period_start") or data.get("current_period_start")
     )
@@ -245,7 +348,18 @@ def record_transaction(*, session: Session, **fields: Any) -> bool:
         return False
     session.add(Transaction(**fields))
     session.flush()
+    kind = _TRANSACTION_EVENTS.get(fields["kind"])
+    if kind is not None:
+        record_event(
+            session=session,
+            kind=kind,
+            user_id=fields.get("user_id"),
+            properties={"plan": fields.get("plan_code"), "amount_cents": fields["amount_cents"]},
+        )
     return True
+
+
+_TRANSACTION_EVENTS = {"payment_failed": events.PAYMENT_FAILED, "refund": events.REFUND}
 
 
 def invoice_subscription_id(invoice: dict[str, Any]) -> str | None:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from bugfixer.billing import service
 from bugfixer.billing.gateway import StripeGateway
-from bugfixer.billing.models import CheckoutSession, StripeEvent, Transaction
+from bugfixer.billing.models import StripeEvent, Transaction
 from bugfixer.billing.plans import Plan
 from bugfixer.db import Database, utcnow
 from bugfixer.observability import metrics
@@ -187,10 +187,9 @@ def _apply(ctx: HandlerContext):  # type: ignore[no-untyped-def]
     subscription=lambda obj: service.object_id(obj.get("subscription")),
 )
 def _checkout_completed(ctx: HandlerContext, obj: dict[str, Any]) -> None:
-    checkout = ctx.session.get(CheckoutSession, obj["id"])
-    if checkout is not None and checkout.completed_at is None:
-        checkout.completed_at = utcnow()
-        metrics.record_checkout(checkout.plan_code, "completed")
+    plan = service.complete_checkout(session=ctx.session, checkout_id=obj["id"])
+    if plan is not None:
+        metrics.record_checkout(plan, "completed")
     _apply(ctx)
 
 

@@ -20,12 +20,14 @@ from .objects import (
     payment,
     plan_from_price,
 )
-from .params import StripeError, as_bool, as_int, as_str, merge_metadata
+from .params import StripeError, as_bool, as_int, as_str, invalid, merge_metadata
 from .store import Tx
 
 DECLINED = "Your card was declined."
 _LIVE_STATUSES = ("active", "trialing", "past_due")
 MAX_DUE_STEPS = 5000
+
+REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 
 
 def period_end(sub: dict[str, Any]) -> int:
@@ -272,6 +274,14 @@ def refund(tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
             "One of the following params should be provided: charge, payment_intent.",
             code="parameter_missing",
         )
+    reason = as_str(params.get("reason"), "reason")
+    if reason not in (None, *REFUND_REASONS):
+        raise invalid(
+            "reason",
+            "Invalid reason: must be one of "
+            + ", ".join(REFUND_REASONS[:-1])
+            + f", or {REFUND_REASONS[-1]}",
+        )
     if charge["status"] != "succeeded":
         raise StripeError(400, f"Charge {charge['id']} has not succeeded.")
     remaining = charge["amount"] - charge["amount_refunded"]
@@ -297,7 +307,7 @@ def refund(tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
         metadata=merge_metadata({}, params.get("metadata", {})),
         payment_intent=charge["payment_intent"],
         payment_method=charge["payment_method"],
-        reason=as_str(params.get("reason"), "reason"),
+        reason=reason,
     )
     tx.put(created)
     before = copy.deepcopy(charge)

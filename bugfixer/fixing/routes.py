@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
+from bugfixer.analytics import events
+from bugfixer.analytics.events import record_event
 from bugfixer.deps import ContextDep, CsrfProtected, IdentityDep, client_address
-from bugfixer.errors import AppError, NotFound
+from bugfixer.errors import AppError, NotFound, QuotaExhaustedError
 from bugfixer.fixing import service
 from bugfixer.fixing.languages import offered_languages
 from bugfixer.fixing.schemas import ErrorResponse, FixRequest, FixResult
@@ -17,6 +19,7 @@ from bugfixer.fixing.service import Delta, Finished, FixInput, Retrying
 from bugfixer.metering.identity import Identity
 from bugfixer.metering.service import Reservation
 from bugfixer.web.errors import error_response
+from bugfixer.web.pageviews import note_views
 
 
 class UnsupportedMediaType(AppError):
@@ -75,7 +78,9 @@ async def create_fix(
 
 @pages.get("/", response_class=HTMLResponse)
 async def index(request: Request, ctx: ContextDep, identity: IdentityDep) -> Response:
-    return _render_form(request, ctx, await ctx.fixer.usage(identity))
+    response = _render_form(request, ctx, await ctx.fixer.usage(identity))
+    note_views(ctx, request, response, identity, (events.PAGE_VIEW, None))
+    return response
 
 
 @pages.post("/", response_class=HTMLResponse, dependencies=[CsrfProtected])
@@ -159,7 +164,18 @@ async def _reserve(ctx: ContextDep, request: Request, identity: Identity) -> Res
     )
     await ctx.limiter.hit("fix_ip", client_address(request))
     await ctx.limiter.hit("fix", who)
-    return await ctx.fixer.reserve(identity=identity)
+    try:
+        return await ctx.fixer.reserve(identity=identity)
+    except QuotaExhaustedError:
+        # The refused reservation rolled back; the paywall it shows is its own fact.
+        await ctx.db.write(
+            record_event,
+            kind=events.PAYWALL_SHOWN,
+            visitor_id=identity.visitor_id,
+            user_id=identity.user_id,
+            properties={"via": "402"},
+        )
+        raise
 
 
 async def _form_values(request: Request) -> dict[str, object]:

@@ -21,6 +21,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from bugfixer import timing
+from bugfixer.analytics import events
+from bugfixer.analytics.events import record_event
 from bugfixer.billing.service import entitlement
 from bugfixer.config import Settings
 from bugfixer.db import Database, utcnow
@@ -136,9 +138,14 @@ def settle_fix(
     charge: dict[str, Any] | None,
     free_fixes: int,
     calls: list[dict[str, Any]] | None = None,
+    llm: dict[str, Any] | None = None,
 ) -> Usage:
     """Save the fix with the provider calls it took, and charge it (``charge`` holds the
-    usage record) or give it back."""
+    usage record) or give it back.
+
+    ``llm`` (provider, model, tokens, latency) goes into the product event, which is
+    recorded for a fix that was not delivered too: its tokens were spent all the same.
+    """
     session.execute(_INSERT_FIX, fix)
     if calls:
         session.execute(insert(LlmCall.__table__), [{"fix_id": fix["id"], **c} for c in calls])
@@ -146,9 +153,30 @@ def settle_fix(
         metering.record_usage(session=session, reservation=reservation, fix_id=fix["id"], **charge)
     else:
         metering.release(session=session, reservation=reservation)
+    record_event(
+        session=session,
+        kind=events.FIX_COMPLETED if charge is not None else events.FIX_NO_FIX,
+        visitor_id=reservation.visitor_id,
+        user_id=reservation.user_id,
+        properties=fix_event_properties(reservation.plan, fix, llm or charge or {}),
+    )
     if reservation.kind == "paid":
         return Usage(used=0, limit=None, remaining=None, plan=reservation.plan)
     return metering.usage_for(session=session, trial_id=reservation.trial_id, limit=free_fixes)
+
+
+def fix_event_properties(plan: str, fix: dict[str, Any], llm: dict[str, Any]) -> dict[str, Any]:
+    """What the dashboard needs of a fix: who paid, which model, tokens, time. No code."""
+    return {
+        "plan": plan,
+        "language": fix["language"],
+        "provider": llm.get("provider", fix["provider"]),
+        "model": llm.get("model", fix["model"]),
+        "prompt_tokens": llm.get("prompt_tokens", 0),
+        "completion_tokens": llm.get("completion_tokens", 0),
+        "latency_ms": llm.get("latency_ms", 0),
+        "llm_calls": llm.get("llm_calls", 1),
+    }
 
 
 class Fixer:
@@ -227,7 +255,8 @@ class Fixer:
                     continue
                 latency_ms = round((time.perf_counter() - started) * 1000)
                 fix = self._saved_fix(reservation, fix_input, event)
-                charge = self._charge(event, latency_ms) if event.delivered else None
+                llm = self._charge(event, latency_ms)
+                charge = llm if event.delivered else None
                 calls = [self._call_row(call) for call in event.calls]
                 settling = time.perf_counter()
                 # Shielded: a settlement that commits must be known to have committed.
@@ -239,6 +268,7 @@ class Fixer:
                         charge=charge,
                         free_fixes=self.settings.free_fixes,
                         calls=calls,
+                        llm={**llm, "llm_calls": len(calls)},
                     )
                     settled = True
                 timing.record("settle", (time.perf_counter() - settling) * 1000)
@@ -293,7 +323,7 @@ class Fixer:
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "latency_ms": latency_ms,
-            "cost_microusd": self._cost_microusd(attempt.tokens),
+            "cost_microusd": self._cost_microusd(attempt.reply.model, attempt.tokens),
         }
 
     def _call_row(self, call: Call) -> dict[str, Any]:
@@ -303,15 +333,17 @@ class Fixer:
             "purpose": call.purpose,
             "prompt_tokens": call.prompt_tokens,
             "completion_tokens": call.completion_tokens,
-            "cost_microusd": self._cost_microusd((call.prompt_tokens, call.completion_tokens)),
+            "cost_microusd": self._cost_microusd(
+                call.model, (call.prompt_tokens, call.completion_tokens)
+            ),
             "latency_ms": call.latency_ms,
             "created_at": utcnow(),
         }
 
-    def _cost_microusd(self, tokens: tuple[int, int]) -> int:
+    def _cost_microusd(self, model: str, tokens: tuple[int, int]) -> int:
         # USD per million tokens is exactly micro-USD per token.
-        s = self.settings
-        return round(tokens[0] * s.llm_input_usd_per_mtok + tokens[1] * s.llm_output_usd_per_mtok)
+        input_price, output_price = self.settings.llm_price(model)
+        return round(tokens[0] * input_price + tokens[1] * output_price)
 
 
 def quota_error(exc: QuotaExhausted) -> QuotaExhaustedError:

@@ -169,16 +169,32 @@ def trial_for_browser(
     return None
 
 
-def create_visitor(*, session: Session, fingerprint: str | None) -> tuple[str, int]:
-    """A new browser: its trial is its fingerprint's (or its own without one)."""
+def create_visitor(
+    *, session: Session, fingerprint: str | None, visitor_id: str | None = None
+) -> tuple[str, int]:
+    """A new browser: its trial is its fingerprint's (or its own without one).
+
+    ``visitor_id`` is the id the browser's signed cookie already carries (the fix page
+    hands one out at the first view), so its page views and its fixes are one browser's.
+    If a concurrent first fix of the same browser created the row meanwhile, that row's
+    trial is used.
+    """
     if fingerprint:
         trial_id = trial_for_fingerprint(session=session, fingerprint=fingerprint)
     else:
         trial_id = session.execute(_NEW_TRIAL, {"created_at": utcnow()}).scalar_one()
-    visitor_id = new_visitor_id()
-    session.execute(
-        insert(_visitors), {"id": visitor_id, "trial_id": trial_id, "created_at": utcnow()}
-    )
+    visitor_id = visitor_id or new_visitor_id()
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    created = session.execute(
+        dialect.insert(_visitors)
+        .values(id=visitor_id, trial_id=trial_id, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(_visitors.c.id)
+    ).scalar()
+    if created is None:
+        if not fingerprint:
+            session.execute(delete(_trials).where(_trials.c.id == trial_id))
+        trial_id = session.execute(_TRIAL_OF_VISITOR, {"visitor_id": visitor_id}).scalar_one()
     return visitor_id, trial_id
 
 
@@ -216,13 +232,22 @@ def reserve_free_fix(
     )
 
 
-def _check_network_cap(session: Session, network: str, allowance: Allowance, trial_id: int) -> None:
-    """All anonymous free fixes of one network in a rolling day share one cap."""
+def _lock_network(session: Session, network: str) -> None:
+    """Serialise reservations from one network until commit (PostgreSQL), so the cap's
+    count cannot be raced. SQLite writers are already serialised by BEGIN IMMEDIATE.
+
+    Taken before any row lock of the reservation (and again, harmlessly, by the cap
+    check): a browser's first fix locks its trial row before the cap check while its
+    next fixes lock the cap first, and two orders of the same locks deadlock.
+    """
     if session.get_bind().dialect.name == "postgresql":
-        # Serialises reservations from one network until commit, so the count below
-        # cannot be raced. SQLite writers are already serialised by BEGIN IMMEDIATE.
         key = int.from_bytes(hashlib.sha256(network.encode()).digest()[:8], "big", signed=True)
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def _check_network_cap(session: Session, network: str, allowance: Allowance, trial_id: int) -> None:
+    """All anonymous free fixes of one network in a rolling day share one cap."""
+    _lock_network(session, network)
     since = utcnow() - NETWORK_WINDOW
     taken = session.execute(_NETWORK_COUNT, {"network": network, "since": since}).scalar() or 0
     if taken >= allowance.per_network_per_day:
@@ -313,12 +338,16 @@ def reserve_for(*, session: Session, identity: Identity, allowance: Allowance) -
             user_id=identity.user_id,
             allowance=allowance,
         )
+    if identity.network is not None and allowance.per_network_per_day:
+        _lock_network(session, identity.network)
     visitor_id = identity.visitor_id
     trial_id = None
     if visitor_id:
         trial_id = session.execute(_TRIAL_OF_VISITOR, {"visitor_id": visitor_id}).scalar()
     if trial_id is None:
-        visitor_id, trial_id = create_visitor(session=session, fingerprint=identity.fingerprint)
+        visitor_id, trial_id = create_visitor(
+            session=session, fingerprint=identity.fingerprint, visitor_id=visitor_id
+        )
     return reserve_free_fix(
         session=session,
         trial_id=trial_id,

@@ -82,8 +82,11 @@ def test_cookies_are_secure_over_https(tmp_path):
     app = create_app(make_settings(tmp_path), provider=ScriptedProvider())
     with TestClient(app, base_url="https://testserver") as client:
         page = client.get("/")
-        assert "secure" in page.headers["set-cookie"].lower()  # the CSRF cookie
-        fix = client.post("/api/v1/fixes", json={"code": "x = (1"})
+        cookies = page.headers.get_list("set-cookie")
+        assert {c.split("=")[0] for c in cookies} >= {"bf_csrf", "bf_visitor"}
+        assert all("secure" in c.lower() for c in cookies)  # CSRF and visitor cookies
+        api = TestClient(app, base_url="https://testserver")  # no cookies: an API client
+        fix = api.post("/api/v1/fixes", json={"code": "x = (1"})
         assert "secure" in fix.headers["set-cookie"].lower()  # the visitor cookie
         assert "strict-transport-security" in fix.headers
         r = Auth(client).signup()

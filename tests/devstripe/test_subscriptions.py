@@ -172,6 +172,19 @@ def test_refunding_a_charge_emits_charge_refunded(env: Env, plans: Plans) -> Non
     assert again.value.code == "charge_already_refunded"
 
 
+def test_a_refund_keeps_its_reason_and_refuses_an_unknown_one(env: Env, plans: Plans) -> None:
+    sub = _subscribed(env, plans.quarterly.id)
+    charge = env.client.v1.charges.list(params={"customer": sub.customer}).data[0]
+    with pytest.raises(stripe.InvalidRequestError) as bad:
+        env.client.v1.refunds.create(params={"charge": charge.id, "reason": "changed_mind"})
+    assert bad.value.param == "reason"
+    assert env.client.v1.charges.retrieve(charge.id).amount_refunded == 0
+    refund = env.client.v1.refunds.create(
+        params={"charge": charge.id, "reason": "requested_by_customer", "metadata": {"by": "x"}}
+    )
+    assert (refund.reason, refund.metadata["by"]) == ("requested_by_customer", "x")
+
+
 def test_partial_refunds_add_up(env: Env, plans: Plans) -> None:
     sub = _subscribed(env, plans.quarterly.id)
     charge = env.client.v1.charges.list(params={"customer": sub.customer}).data[0]

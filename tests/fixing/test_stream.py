@@ -165,7 +165,9 @@ def test_deltas_arrive_before_a_result_with_highlighted_fixed_code_and_diff(clie
     assert f'href="{result["url"]}"' in html
 
 
-def test_result_event_counts_the_free_fix_and_the_visitor_cookie_is_set(client, app):
+def test_result_event_counts_the_free_fix_on_the_visitor_cookie_the_page_set(client, app):
+    page = client.get("/")
+    assert "HttpOnly" in page.headers["set-cookie"]
     r = stream_fix(client)
     assert parse_events(r.text)[-1][1]["usage"] == {
         "used": 1,
@@ -173,8 +175,8 @@ def test_result_event_counts_the_free_fix_and_the_visitor_cookie_is_set(client, 
         "remaining": 2,
         "plan": "free",
     }
-    assert "HttpOnly" in r.headers["set-cookie"]
-    visitor_id = app.state.ctx.cookies.read(r.cookies[VISITOR_COOKIE])
+    visitor_id = app.state.ctx.cookies.read(client.cookies[VISITOR_COOKIE])
+    assert visitor_id == app.state.ctx.cookies.read(page.cookies[VISITOR_COOKIE])
     assert remaining(app, visitor_id) == 2
     again = parse_events(stream_fix(client).text)[-1][1]
     assert again["usage"]["remaining"] == 1
@@ -302,7 +304,7 @@ def hang_up_early(
         ) as r,
     ):
         assert r.status_code == 200
-        visitor_id = app.state.ctx.cookies.read(r.cookies[VISITOR_COOKIE])
+        visitor_id = app.state.ctx.cookies.read(http.cookies[VISITOR_COOKIE])
         assert visitor_id is not None
         if after is not None:
             received = ""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
+from bugfixer.metering.models import Visitor
 from tests.conftest import csrf_token
 
 BROKEN = "def f()\n    return 1\n"
@@ -12,7 +15,10 @@ def test_home_page_shows_the_form_and_free_fixes_left(client):
     assert r.status_code == 200
     assert 'name="code"' in r.text and 'name="error"' in r.text
     assert "3</strong> of 3 free fixes left" in r.text
-    assert "bf_visitor" not in r.headers.get("set-cookie", "")  # no visitor row for a look
+    # A first look gives the browser its visitor id, and writes nothing for it yet.
+    assert "bf_visitor=" in r.headers["set-cookie"]
+    with client.app.state.ctx.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Visitor)) == 0
 
 
 def test_form_post_renders_the_result_on_the_page(client):

@@ -1,0 +1,386 @@
+"""The operator's numbers: aggregate SQL over product events, subscriptions and the ledger.
+
+Read-only. Every query filters on an indexed time column and returns a handful of rows
+per day, so the cost grows with the events of the period, not with the database. One
+function (``report``) serves the JSON API, the page and the CSV exports alike.
+
+Who is a "browser/account": an event's account if it has one, else the account its
+browser signed up or in with (a ``signed_up``/``signed_in`` event links them), else the
+browser. So a visitor who tried free fixes anonymously and then paid is one person.
+Browsers are counted by an integer key stored with each event (``visitor_key``), and on
+PostgreSQL the period scan reads only an index that carries kind, account and key.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import BigInteger, Date, and_, case, cast, distinct, func, select, text, tuple_
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
+
+from bugfixer.admin.period import Period
+from bugfixer.admin.schemas import AdminMetrics, Day, Fixes, Funnel, Latency, Llm, PeriodOut
+from bugfixer.analytics import events as kinds
+from bugfixer.analytics.models import LINKS_WHERE, ProductEvent
+from bugfixer.billing.models import Subscription, Transaction
+from bugfixer.billing.plans import Plan
+
+# Statuses of a subscription that still counts as a customer (past_due until it ends).
+LIVE_STATUSES = ("active", "trialing", "past_due")
+# How many months one interval is, to normalise a price to a month.
+MONTHS_PER = {"day": Fraction(12, 365), "week": Fraction(12, 52), "month": 1, "year": 12}
+
+FUNNEL_KINDS = (*kinds.FIX_KINDS, kinds.PAYWALL_SHOWN, *kinds.CHECKOUT_KINDS)
+WORK_MEM = "64MB"
+
+Prices = Callable[[str], tuple[float, float]]
+pe = ProductEvent.__table__
+subs = Subscription.__table__
+ledger = Transaction.__table__
+
+
+@dataclass(frozen=True)
+class ModelUsage:
+    """One provider and model in the period, for the page's LLM table."""
+
+    provider: str
+    model: str
+    fixes: int
+    fixed: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    avg_latency_ms: int
+
+
+@dataclass(frozen=True)
+class Report:
+    metrics: AdminMetrics
+    by_model: list[ModelUsage]
+
+
+def day_of(session: Session, column: Any) -> ColumnElement[Any]:
+    """The UTC calendar day of a timestamp column."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.timezone("UTC", column), Date)
+    return func.substr(column, 1, 10)  # SQLite stores UTC as 'YYYY-MM-DD HH:MM:SS'
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def report(*, session: Session, period: Period, plans: tuple[Plan, ...], prices: Prices) -> Report:
+    """Everything the dashboard shows for ``period``, in one read transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Room to sort a month of visitors in memory rather than spill to disk; and plans
+        # made for this period's dates: psycopg prepares a statement run five times, and
+        # a generic plan guesses how many rows a date range holds.
+        session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    in_period = and_(pe.c.occurred_at >= period.since, pe.c.occurred_at < period.before)
+    fixes_by_day, by_model, fixes, llm = _fix_usage(session, in_period, prices)
+    counts = _counts_by_day(session, in_period)
+    visitors_by_day, visitors = _visitors(session, in_period)
+    money = _ledger_by_day(session, period)
+    new_by_day, churned = _subscription_changes(session, period)
+    mrr, active, subscribers = _recurring_revenue(session, plans)
+
+    daily = [
+        Day(
+            date=day,
+            visitors=visitors_by_day.get(day, 0),
+            fixes=fixes_by_day[day]["fixes"],
+            paywalls=counts.get((day, kinds.PAYWALL_SHOWN), 0),
+            checkouts=counts.get((day, kinds.CHECKOUT_STARTED), 0),
+            new_subscriptions=new_by_day.get(day, 0),
+            revenue_cents=money.get((day, "payment"), (0, 0))[0],
+            llm_cost_usd=round(fixes_by_day[day]["cost"], 6),
+        )
+        for day in period.dates
+    ]
+    revenue = sum(d.revenue_cents for d in daily)
+    refunds = -sum(v[0] for (_, kind), v in money.items() if kind == "refund")
+    metrics = AdminMetrics(
+        period=PeriodOut(start=period.start, end=period.end),
+        mrr_cents=round(float(mrr), 2),
+        arr_cents=round(float(mrr * 12), 2),
+        active_subscriptions=active,
+        new_subscriptions=sum(new_by_day.values()),
+        churned_subscriptions=churned,
+        revenue_cents=revenue,
+        refunds_cents=refunds,
+        failed_payments=sum(v[1] for (_, kind), v in money.items() if kind == "payment_failed"),
+        arpu_cents=round(float(mrr / subscribers), 2) if subscribers else 0.0,
+        funnel=_funnel(session, in_period, visitors),
+        fixes=fixes,
+        latency_ms=_latency(session, in_period, fixes.total),
+        llm=llm,
+        gross_margin_cents=round(revenue - refunds - llm.cost_usd * 100, 2) + 0.0,  # never -0.0
+        daily=daily,
+    )
+    return Report(metrics=metrics, by_model=by_model)
+
+
+# -- who did what --------------------------------------------------------------------------
+
+
+def _actor() -> tuple[ColumnElement[Any], Any]:
+    """The person behind an event (an account id, or a browser's negative key), and the
+    join that turns a browser that later signed up or in into its account."""
+    links = (
+        select(pe.c.visitor_key, func.min(pe.c.user_id).label("user_id"))
+        .where(
+            text(LINKS_WHERE),  # as written in the partial index, so it is used
+            pe.c.visitor_key.is_not(None),
+            pe.c.user_id.is_not(None),
+        )
+        .group_by(pe.c.visitor_key)
+        .subquery("links")
+    )
+    actor = func.coalesce(
+        cast(pe.c.user_id, BigInteger), cast(links.c.user_id, BigInteger), pe.c.visitor_key
+    )
+    joined = pe.outerjoin(
+        links, and_(pe.c.user_id.is_(None), links.c.visitor_key == pe.c.visitor_key)
+    )
+    return actor, joined
+
+
+def _visitors(session: Session, in_period: ColumnElement[bool]) -> tuple[dict[date, int], int]:
+    """Distinct people who visited, per day and in the whole period.
+
+    On PostgreSQL one pass over the period's events (GROUPING SETS) gives both; the
+    distinct counts sort integers, which measured faster than hashing the pairs.
+    """
+    actor, joined = _actor()
+    day = day_of(session, pe.c.occurred_at)
+    visits = and_(in_period, pe.c.kind.not_in(kinds.NOT_VISITS), actor.is_not(None))
+    per_day = select(day, func.count(distinct(actor))).select_from(joined).where(visits)
+    if session.get_bind().dialect.name == "postgresql":
+        by_day, total = {}, 0
+        for d, n in session.execute(per_day.group_by(func.grouping_sets(tuple_(day), tuple_()))):
+            if d is None:
+                total = n
+            else:
+                by_day[_as_date(d)] = n
+        return by_day, total
+    rows = session.execute(per_day.group_by(day))
+    total = session.scalar(select(func.count(distinct(actor))).select_from(joined).where(visits))
+    return {_as_date(d): n for d, n in rows}, total or 0
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.max(case((condition, 1), else_=0))
+
+
+def _funnel(session: Session, in_period: ColumnElement[bool], visitors: int) -> Funnel:
+    """Each step counts those who also reached every earlier step, so it never grows.
+
+    A free fix is itself a visit, so the later steps only read the period's fixes,
+    paywalls and checkouts (a small share of the events), not its page views.
+    """
+    actor, joined = _actor()
+    free = pe.c.properties["plan"].as_string() == "free"
+    flags = (
+        select(
+            _flag(and_(pe.c.kind.in_(kinds.FIX_KINDS), free)).label("free_fix"),
+            _flag(pe.c.kind == kinds.PAYWALL_SHOWN).label("paywall"),
+            _flag(pe.c.kind == kinds.CHECKOUT_STARTED).label("checkout"),
+            _flag(pe.c.kind == kinds.CHECKOUT_COMPLETED).label("paid"),
+        )
+        .select_from(joined)
+        .where(in_period, pe.c.kind.in_(FUNNEL_KINDS), actor.is_not(None))
+        .group_by(actor)
+        .subquery()
+    )
+    reached = []
+    running: ColumnElement[int] | None = None
+    for step in (flags.c.free_fix, flags.c.paywall, flags.c.checkout, flags.c.paid):
+        running = step if running is None else running * step
+        reached.append(func.coalesce(func.sum(running), 0))
+    tried, paywall, checkout, paid = session.execute(select(*reached)).one()
+    return Funnel(
+        visitors=visitors,
+        tried_free_fix=int(tried),
+        hit_paywall=int(paywall),
+        started_checkout=int(checkout),
+        paid=int(paid),
+    )
+
+
+def _counts_by_day(session: Session, in_period: ColumnElement[bool]) -> dict[tuple[date, str], int]:
+    day = day_of(session, pe.c.occurred_at)
+    rows = session.execute(
+        select(day, pe.c.kind, func.count())
+        .where(in_period, pe.c.kind.in_((kinds.PAYWALL_SHOWN, kinds.CHECKOUT_STARTED)))
+        .group_by(day, pe.c.kind)
+    )
+    return {(_as_date(d), kind): n for d, kind, n in rows}
+
+
+# -- fixes and the LLM ----------------------------------------------------------------------
+
+
+def _fix_usage(
+    session: Session, in_period: ColumnElement[bool], prices: Prices
+) -> tuple[dict[date, dict[str, float]], list[ModelUsage], Fixes, Llm]:
+    props = pe.c.properties
+    day = day_of(session, pe.c.occurred_at)
+    is_free = case((props["plan"].as_string() == "free", 1), else_=0)
+    provider, model = props["provider"].as_string(), props["model"].as_string()
+    rows = session.execute(
+        select(
+            day,
+            pe.c.kind,
+            is_free,
+            provider,
+            model,
+            func.count(),
+            func.coalesce(func.sum(props["prompt_tokens"].as_integer()), 0),
+            func.coalesce(func.sum(props["completion_tokens"].as_integer()), 0),
+            func.coalesce(func.sum(props["latency_ms"].as_integer()), 0),
+            # Calls to the provider: a repair or extra candidates make more than one.
+            func.sum(func.coalesce(props["llm_calls"].as_integer(), 1)),
+        )
+        .where(in_period, pe.c.kind.in_(kinds.FIX_KINDS))
+        .group_by(day, pe.c.kind, is_free, provider, model)
+    ).all()
+    by_day: dict[date, dict[str, float]] = defaultdict(lambda: {"fixes": 0, "cost": 0.0})
+    models: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0, 0, 0, 0.0, 0])
+    totals = defaultdict(int)
+    for d, kind, free, prov, mod, n, prompt, completion, latency, calls in rows:
+        input_price, output_price = prices(mod or "")
+        cost = (prompt * input_price + completion * output_price) / 1_000_000
+        fixed = n if kind == kinds.FIX_COMPLETED else 0
+        by_day[_as_date(d)]["fixes"] += n
+        by_day[_as_date(d)]["cost"] += cost
+        entry = models[(prov or "", mod or "")]
+        for i, value in enumerate((n, fixed, prompt, completion, cost, latency)):
+            entry[i] += value
+        totals["fixed"] += fixed
+        totals["requests"] += int(calls or 0)
+        totals["free" if free else "paid"] += n
+    fixes_total = totals["free"] + totals["paid"]
+    cost_usd = sum(entry[4] for entry in models.values())
+    fixes = Fixes(
+        total=fixes_total,
+        fixed=totals["fixed"],
+        no_fix=fixes_total - totals["fixed"],
+        free=totals["free"],
+        paid=totals["paid"],
+    )
+    llm = Llm(
+        requests=totals["requests"],
+        prompt_tokens=int(sum(entry[2] for entry in models.values())),
+        completion_tokens=int(sum(entry[3] for entry in models.values())),
+        cost_usd=round(cost_usd, 6),
+        cost_per_fix_usd=round(cost_usd / totals["fixed"], 6) if totals["fixed"] else 0.0,
+    )
+    by_model = [
+        ModelUsage(
+            provider=prov,
+            model=mod,
+            fixes=int(n),
+            fixed=int(fixed),
+            prompt_tokens=int(prompt),
+            completion_tokens=int(completion),
+            cost_usd=round(cost, 6),
+            avg_latency_ms=round(latency / n) if n else 0,
+        )
+        for (prov, mod), (n, fixed, prompt, completion, cost, latency) in sorted(
+            models.items(), key=lambda item: -item[1][0]
+        )
+    ]
+    return by_day, by_model, fixes, llm
+
+
+def _latency(session: Session, in_period: ColumnElement[bool], n: int) -> Latency:
+    """Nearest-rank percentiles of the time a fix took."""
+    if not n:
+        return Latency(p50=None, p95=None)
+    latency = pe.c.properties["latency_ms"].as_integer()
+    fixes = and_(in_period, pe.c.kind.in_(kinds.FIX_KINDS))
+    if session.get_bind().dialect.name == "postgresql":
+        # percentile_disc is the nearest rank: the first value whose rank reaches p * n.
+        p50, p95 = session.execute(
+            select(
+                func.percentile_disc(0.5).within_group(latency),
+                func.percentile_disc(0.95).within_group(latency),
+            ).where(fixes)
+        ).one()
+        return Latency(p50=p50, p95=p95)
+    ordered = select(latency).where(fixes).order_by(latency).limit(1)
+
+    def rank(p: int) -> int:
+        return session.scalar(ordered.offset(math.ceil(p * n / 100) - 1)) or 0
+
+    return Latency(p50=rank(50), p95=rank(95))
+
+
+# -- money ---------------------------------------------------------------------------------
+
+
+def _ledger_by_day(session: Session, period: Period) -> dict[tuple[date, str], tuple[int, int]]:
+    """(amount, count) per day and kind: payment, payment_failed, refund (negative)."""
+    day = day_of(session, ledger.c.occurred_at)
+    rows = session.execute(
+        select(day, ledger.c.kind, func.sum(ledger.c.amount_cents), func.count())
+        .where(ledger.c.occurred_at >= period.since, ledger.c.occurred_at < period.before)
+        .group_by(day, ledger.c.kind)
+    )
+    return {(_as_date(d), kind): (int(total or 0), n) for d, kind, total, n in rows}
+
+
+def _subscription_changes(session: Session, period: Period) -> tuple[dict[date, int], int]:
+    day = day_of(session, subs.c.created_at)
+    new = session.execute(
+        select(day, func.count())
+        .where(subs.c.created_at >= period.since, subs.c.created_at < period.before)
+        .group_by(day)
+    )
+    churned = session.scalar(
+        select(func.count()).where(
+            subs.c.status == "canceled",
+            subs.c.ended_at >= period.since,
+            subs.c.ended_at < period.before,
+        )
+    )
+    return {_as_date(d): n for d, n in new}, churned or 0
+
+
+def _recurring_revenue(
+    session: Session, plans: tuple[Plan, ...]
+) -> tuple[Fraction, dict[str, int], int]:
+    """MRR now (each live subscription's price as a monthly amount), counts by plan,
+    and how many accounts pay. Prices come from Stripe's price on the subscription, or
+    the plan catalog for rows stored before prices were kept."""
+    catalog = {plan.code: plan for plan in plans}
+    active = {plan.code: 0 for plan in plans}
+    mrr = Fraction(0)
+    accounts = set()
+    rows = session.execute(
+        select(
+            subs.c.plan_code,
+            subs.c.user_id,
+            subs.c.amount_cents,
+            subs.c.interval,
+            subs.c.interval_count,
+        ).where(subs.c.status.in_(LIVE_STATUSES))
+    )
+    for code, user_id, amount, interval, count in rows:
+        plan = catalog.get(code)
+        if amount is None and plan is not None:
+            amount, interval, count = plan.amount_cents, plan.interval, plan.interval_count
+        active[code] = active.get(code, 0) + 1
+        accounts.add(user_id)
+        if amount is not None and interval in MONTHS_PER:
+            mrr += Fraction(amount) / (MONTHS_PER[interval] * (count or 1))
+    return mrr, active, len(accounts)

@@ -1,0 +1,57 @@
+"""The product events table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bugfixer.db import Base, UTCDateTime, utcnow
+
+# The kinds that link a browser to an account (analytics.events.LINK_KINDS).
+LINKS_WHERE = "kind IN ('signed_up', 'signed_in')"
+# jsonb on PostgreSQL: properties are read back by key in aggregate queries.
+Properties = JSON().with_variant(JSONB(), "postgresql")
+
+
+class ProductEvent(Base):
+    """One thing a browser or account did. Never updated, never deleted by the app."""
+
+    __tablename__ = "product_events"
+    __table_args__ = (
+        # The period scans read only the index on PostgreSQL (an index-only scan).
+        Index(
+            "ix_product_events_occurred_at",
+            "occurred_at",
+            postgresql_include=["kind", "user_id", "visitor_key"],
+        ),
+        Index("ix_product_events_kind_occurred_at", "kind", "occurred_at"),
+        # Sign-ups and sign-ins: which account each browser became, read by every report.
+        Index(
+            "ix_product_events_links",
+            "visitor_key",
+            postgresql_include=["user_id"],
+            postgresql_where=text(LINKS_WHERE),
+            sqlite_where=text(LINKS_WHERE),
+        ),
+        Index("ix_product_events_user_id_occurred_at", "user_id", "occurred_at"),
+    )
+
+    # BigInteger on PostgreSQL (a busy site passes 2**31 events); SQLite needs INTEGER
+    # for its rowid alias.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))
+    # The signed visitor cookie's id (a browser), and the account when one is known.
+    # No foreign keys: a browser is seen before its visitor row exists.
+    visitor_id: Mapped[str | None] = mapped_column(String(64))
+    # A negative 63-bit hash of visitor_id: counting distinct people compares integers
+    # (account ids are positive), not strings.
+    visitor_key: Mapped[int | None] = mapped_column(BigInteger)
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    properties: Mapped[dict[str, Any]] = mapped_column(Properties, default=dict)
