@@ -24,7 +24,6 @@ run: $(STAMP)
 	$(BIN)/bugfixer serve --host $(HOST) --port $(PORT)
 
 # Chromium drives the browser tests; PostgreSQL runs the same tests as SQLite does;
-# Chromium drives the browser tests; PostgreSQL runs the same tests as SQLite does;
 # npm fetches axe-core, which the browser tests inject into pages (never served to users);
 # Redis holds the shared rate limits; bubblewrap is the sandbox that runs programs to
 # verify fixes.
