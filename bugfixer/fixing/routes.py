@@ -51,8 +51,22 @@ _ERRORS = {
 }
 
 
+_EVENTS = {
+    "description": (
+        "With `Accept: text/event-stream`: Server-Sent Events. `delta` `{text}` as the "
+        "explanation is written, `retry` `{message}` when an answer failed verification, "
+        "then `result` (the FixResult) or `error` `{error, message}`. The fixed code comes "
+        "only with `result`, once the fix is settled."
+    ),
+    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+}
+
+
 @api.post(
-    "/fixes", response_model=FixResult, responses=_ERRORS, dependencies=[Depends(require_json)]
+    "/fixes",
+    response_model=FixResult,
+    responses={**_ERRORS, 200: _EVENTS},
+    dependencies=[Depends(require_json)],
 )
 async def create_fix(
     body: FixRequest, request: Request, ctx: ContextDep, identity: IdentityDep
@@ -60,7 +74,8 @@ async def create_fix(
     """Explain and fix a piece of code. Uses one free fix unless the plan is unlimited.
 
     Authenticate with `Authorization: Bearer <API key>` to use your account, or keep
-    the `bf_visitor` cookie between calls.
+    the `bf_visitor` cookie between calls. Send `Accept: text/event-stream` to receive
+    the explanation as it is written (Server-Sent Events), then the result.
     """
     fix_input = service.validate_input(
         code=body.code,
@@ -70,8 +85,11 @@ async def create_fix(
         settings=ctx.settings,
     )
     reservation = await _reserve(ctx, request, identity)
-    result = await ctx.fixer.run(reservation=reservation, fix_input=fix_input)
-    response = Response(result.model_dump_json(), media_type="application/json")
+    if "text/event-stream" in request.headers.get("accept", ""):
+        response: Response = _event_stream(_events(ctx, reservation, fix_input, html=False))
+    else:
+        result = await ctx.fixer.run(reservation=reservation, fix_input=fix_input)
+        response = Response(result.model_dump_json(), media_type="application/json")
     _remember_visitor(ctx, request, response, reservation, identity)
     return response
 
@@ -107,18 +125,23 @@ async def stream_form(request: Request, ctx: ContextDep, identity: IdentityDep) 
     values = await _form_values(request)
     fix_input = service.validate_input(**values, settings=ctx.settings)
     reservation = await _reserve(ctx, request, identity)
-    response = StreamingResponse(
-        _events(ctx, reservation, fix_input),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    response = _event_stream(_events(ctx, reservation, fix_input, html=True))
     _remember_visitor(ctx, request, response, reservation, identity)
     return response
 
 
+def _event_stream(events: AsyncIterator[str]) -> StreamingResponse:
+    return StreamingResponse(
+        events,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
 async def _events(
-    ctx: ContextDep, reservation: Reservation, fix_input: FixInput
+    ctx: ContextDep, reservation: Reservation, fix_input: FixInput, *, html: bool
 ) -> AsyncIterator[str]:
+    """The fix as Server-Sent Events; ``html`` adds the page's rendering of the result."""
     try:
         async for event in ctx.fixer.stream(reservation=reservation, fix_input=fix_input):
             if isinstance(event, Delta):
@@ -126,10 +149,12 @@ async def _events(
             elif isinstance(event, Retrying):
                 yield _sse("retry", {"message": event.message})
             elif isinstance(event, Finished):
-                html = ctx.templates.get_template("_result.html").render(
-                    result=event.result, original=fix_input.code
-                )
-                yield _sse("result", {**event.result.model_dump(mode="json"), "html": html})
+                result = event.result.model_dump(mode="json")
+                if html:
+                    result["html"] = ctx.templates.get_template("_result.html").render(
+                        result=event.result, original=fix_input.code
+                    )
+                yield _sse("result", result)
     except AppError as exc:
         yield _sse("error", {"error": exc.code, "message": exc.message})
 

@@ -7,6 +7,7 @@ settled; hanging up then gave the free fix back. Only prose streams now.
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from bugfixer.main import create_app
@@ -36,15 +37,19 @@ def _usage_records(app) -> int:  # type: ignore[no-untyped-def]
         return s.scalar(select(func.count()).select_from(UsageRecord))
 
 
-def _stream_then_hang_up(http: httpx.Client, quiet_s: float) -> str:
-    """Read the stream until it goes quiet for ``quiet_s``, then hang up.
+def _stream_then_hang_up(http: httpx.Client, quiet_s: float, *, api: bool = False) -> str:
+    """Read the stream (the page's, or the API's) until it goes quiet for ``quiet_s``,
+    then hang up.
 
     Answers everything received.
     """
     received = ""
-    data = {"csrf_token": csrf_token(http), "code": BROKEN}
+    if api:
+        request = {"url": "/api/v1/fixes", "json": {"code": BROKEN}}
+    else:
+        request = {"url": "/fix/stream", "data": {"csrf_token": csrf_token(http), "code": BROKEN}}
     timeout = httpx.Timeout(30, read=quiet_s)
-    with http.stream("POST", "/fix/stream", data=data, headers=SSE, timeout=timeout) as r:
+    with http.stream("POST", **request, headers=SSE, timeout=timeout) as r:
         assert r.status_code == 200
         try:
             for chunk in r.iter_text():
@@ -71,8 +76,9 @@ class SlowToSettle(ChunkedProvider):
             yield item
 
 
+@pytest.mark.parametrize("api", [False, True], ids=["page-stream", "api-stream"])
 def test_hanging_up_after_the_code_was_written_delivers_no_code_and_three_fixes_stay(
-    tmp_path, database_url
+    tmp_path, database_url, api
 ):
     provider = SlowToSettle()
     provider.default = reply(FIXED)
@@ -81,7 +87,7 @@ def test_hanging_up_after_the_code_was_written_delivers_no_code_and_three_fixes_
     with serve(app) as base, httpx.Client(base_url=base, timeout=30) as http:
         received = []
         for _ in range(6):
-            received.append(_stream_then_hang_up(http, quiet_s=1.0))
+            received.append(_stream_then_hang_up(http, quiet_s=1.0, api=api))
             # The server notices the hang-up and gives the fix back a moment later.
             visitor = app.state.ctx.cookies.read(http.cookies[VISITOR_COOKIE])
             assert wait_until(lambda v=visitor: remaining(app, v) == 3)
@@ -113,3 +119,22 @@ def test_a_fix_that_fails_verification_never_shows_its_code(tmp_path, database_u
         api = http.post("/api/v1/fixes", json={"code": BROKEN}).json()
         assert api["status"] == "no_fix" and "LEAKED" not in str(api)
         assert _usage_records(app) == 0
+
+
+def test_the_api_streams_prose_then_the_settled_result_and_charges_once(tmp_path, database_url):
+    provider = ScriptedProvider(reply(FIXED))
+    app = create_app(make_settings(tmp_path, database_url=database_url), provider=provider)
+    with serve(app) as base, httpx.Client(base_url=base, timeout=30) as http:
+        r = http.post("/api/v1/fixes", json={"code": BROKEN}, headers=SSE)
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        events = parse_events(r.text)
+        assert [name for name, _ in events][-1] == "result"
+        assert all(MARK not in str(data) for name, data in events if name != "result")
+        result = events[-1][1]
+        assert result["status"] == "fixed" and MARK in result["fixed_code"]
+        assert "html" not in result
+        assert result["usage"]["remaining"] == 2
+        assert _usage_records(app) == 1
+        # Refusals come before any stream, as JSON with their status.
+        assert http.post("/api/v1/fixes", json={"code": ""}, headers=SSE).status_code == 422
