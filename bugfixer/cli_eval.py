@@ -60,8 +60,9 @@ def eval_tasks(
     \b
     Progress goes to standard error, a summary table to standard output, and one row
     per task to --out: id, status (fixed, no_fix or error), verified (the product's
-    own claim), passed (the judge's verdict), seconds, tokens, cost_usd, and judge
-    (what the failing run showed) or error where there is one.
+    own claim), passed (the judge's verdict), seconds, tokens, cost_usd, checks (the
+    product's checks that passed), and judge (what the failing run showed) or error
+    where there is one. Rows are in the order the tasks finish.
 
     \b
     Exit codes:

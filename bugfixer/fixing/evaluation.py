@@ -46,11 +46,12 @@ class Outcome:
     seconds: float
     tokens: int
     cost_usd: float
+    checks: tuple[str, ...] = ()  # the product's checks that ran and passed: its evidence
     judge: str | None = None  # why the judge failed a fix
     error: str | None = None  # why the task could not be run
 
     def row(self) -> dict[str, object]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        return {k: v for k, v in asdict(self).items() if v is not None and v != ()}
 
     @property
     def dishonest(self) -> bool:
@@ -172,6 +173,7 @@ async def evaluate(pipeline: Pipeline, task: Task, *, settings: Settings) -> Out
         seconds=seconds,
         tokens=prompt_tokens + completion_tokens,
         cost_usd=round(micro / 1_000_000, 6),
+        checks=tuple(c.name for c in attempt.verification.checks if c.ok and not c.skipped),
         judge=why,
     )
 
