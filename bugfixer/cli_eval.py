@@ -9,9 +9,12 @@ import asyncio
 import json
 import sys
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
+
+if TYPE_CHECKING:
+    from bugfixer.fixing.evaluation import Outcome
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_DISHONEST = 0, 1, 2, 4
 DEFAULT_OUT = "eval-results.jsonl"
@@ -89,13 +92,17 @@ def eval_tasks(
     except TaskFileError as exc:
         raise BadInput(f"{tasks_file.name}: {exc}") from None
 
-    async def run(progress: Progress) -> list[Any]:
+    async def run(progress: Progress) -> list[Outcome]:
         async with local_pipeline(settings) as pipeline:
             return await evaluate_all(
                 pipeline, tasks, settings=settings, concurrency=concurrency, on_done=progress.done
             )
 
-    with open(out, "w", encoding="utf-8") as rows, Progress(len(tasks), rows) as progress:
+    try:
+        rows = open(out, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise BadInput(f"cannot write --out {out}: {exc.strerror}") from None
+    with rows, Progress(len(tasks), rows) as progress:
         outcomes = asyncio.run(run(progress))
     summary = Summary.of(outcomes)
     click.echo(summary.table())
@@ -130,7 +137,7 @@ class Progress:
     def __exit__(self, *exc: object) -> None:
         self._bar.__exit__(*exc)
 
-    def done(self, outcome: Any) -> None:
+    def done(self, outcome: Outcome) -> None:
         self.rows.write(json.dumps(outcome.row()) + "\n")
         self.rows.flush()
         self.finished += 1

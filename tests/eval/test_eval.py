@@ -221,3 +221,11 @@ def test_help_documents_every_exit_code_and_the_row_fields():
         assert text in result.output
     for field in ("verified", "passed", "seconds", "tokens", "cost_usd", "--show-tests"):
         assert field in result.output
+
+
+@pytest.mark.usefixtures("instance_dir")
+def test_an_out_file_that_cannot_be_written_is_a_usage_error(tmp_path):
+    tasks = write_tasks(tmp_path / "tasks.jsonl", COLON)
+    result = run("eval", str(tasks), "--out", str(tmp_path / "no-such-folder" / "out.jsonl"))
+    assert result.exit_code == 2
+    assert "cannot write --out" in result.stderr
