@@ -60,7 +60,6 @@ def eval_tasks(
     sandbox; an answer with no fix fails. Nothing runs outside the sandbox, so the
     command refuses to start when it is off.
 
-    \b
     Progress goes to standard error, a summary table to standard output, and one row
     per task to --out: id, status (fixed, no_fix or error), verified (the product's
     own claim), passed (the judge's verdict), seconds, tokens, cost_usd, checks (the
@@ -72,7 +71,7 @@ def eval_tasks(
       0  every task ran, and no fix claimed verified failed its test
       1  some tasks could not be run (the provider was unavailable)
       2  usage error: bad options, a bad task line (named), or the sandbox is off
-      4  a fix claimed verified failed its test: the product's checks are wrong
+      4  a fix the product claimed verified failed its test
     """
     from bugfixer.config import SettingsError, load_settings
     from bugfixer.fixing.evaluation import Summary, TaskFileError, evaluate_all, load_tasks

@@ -217,7 +217,7 @@ def test_with_the_sandbox_off_eval_refuses_to_run_task_code(tmp_path, monkeypatc
 @pytest.mark.usefixtures("instance_dir")
 def test_help_documents_every_exit_code_and_the_row_fields():
     result = run("eval", "--help")
-    for text in ("0  every task ran", "1  some tasks", "2  usage error", "4  a fix claimed"):
+    for text in ("0  every task ran", "1  some tasks", "2  usage error", "4  a fix the"):
         assert text in result.output
     for field in ("verified", "passed", "seconds", "tokens", "cost_usd", "--show-tests"):
         assert field in result.output
