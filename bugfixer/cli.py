@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from bugfixer.cli_eval import eval_tasks
 from bugfixer.cli_fix import fix
 from bugfixer.config import Settings, SettingsError, load_settings
 
@@ -31,6 +32,7 @@ def main() -> None:
 
 
 main.add_command(fix)
+main.add_command(eval_tasks)
 
 
 @main.command()

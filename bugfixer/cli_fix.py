@@ -124,11 +124,9 @@ def fix_locally(
     """Fix with the configured provider; ``on_text`` sees the explanation as it streams."""
     from bugfixer.config import SettingsError, load_settings
     from bugfixer.errors import AppError, ProviderUnavailable
-    from bugfixer.fixing.pipeline import Attempt, Delta, Pipeline, Retrying
-    from bugfixer.fixing.providers import build_provider
+    from bugfixer.fixing.pipeline import Attempt, Delta, Retrying, local_pipeline
     from bugfixer.fixing.render import unified_diff
     from bugfixer.fixing.service import validate_input
-    from bugfixer.sandbox import Sandbox
 
     try:
         settings = load_settings()
@@ -136,10 +134,7 @@ def fix_locally(
         raise FixFailed(str(exc), EXIT_USAGE) from None
 
     async def run() -> tuple[Attempt, str]:
-        sandbox = Sandbox.from_settings(settings)
-        provider = build_provider(settings, sandbox=sandbox)
-        pipeline = Pipeline(provider=provider, sandbox=sandbox, candidates=settings.fix_candidates)
-        try:
+        async with local_pipeline(settings) as pipeline:
             fix_input = validate_input(
                 code=code, error=error, language=language, test=test, settings=settings
             )
@@ -152,8 +147,6 @@ def fix_locally(
                 elif on_text is not None and isinstance(event, Retrying):
                     on_text.restart("the first answer failed a check; asking once more: ")
             raise AssertionError("no attempt")
-        finally:
-            await provider.aclose()
 
     try:
         attempt, detected = asyncio.run(run())

@@ -14,16 +14,27 @@ import difflib
 import logging
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from bugfixer import timing
 from bugfixer.errors import ProviderUnavailable
 from bugfixer.fixing import runtime_checks
-from bugfixer.fixing.providers import FixPrompt, Provider, ProviderError, ProviderReply
+from bugfixer.fixing.providers import (
+    FixPrompt,
+    Provider,
+    ProviderError,
+    ProviderReply,
+    build_provider,
+)
 from bugfixer.fixing.schemas import Check, Verification
 from bugfixer.fixing.streaming import ExplanationFilter
 from bugfixer.fixing.verify import verify
 from bugfixer.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    from bugfixer.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +162,13 @@ class Pipeline:
         self.provider = provider
         self.sandbox = sandbox
         self.candidates = candidates
+
+    async def run(self, fix_input: FixInput) -> Attempt:
+        """The whole attempt at once, nothing streamed. Raises ProviderUnavailable."""
+        async for event in self.attempt(fix_input, stream=False):
+            if isinstance(event, Attempt):
+                return event
+        raise AssertionError("the pipeline ended without an attempt")
 
     async def attempt(self, fix_input: FixInput, *, stream: bool = True) -> AsyncIterator[FixEvent]:
         """Yield explanation text as it streams, a Retrying before a repair, then one Attempt.
@@ -361,3 +379,14 @@ def _unavailable(provider: Provider, exc: ProviderError) -> ProviderUnavailable:
         "The fixing service is unavailable right now; no free fix was used. "
         "Please try again shortly."
     )
+
+
+@asynccontextmanager
+async def local_pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
+    """The configured provider and sandbox, for fixing here without the web server."""
+    sandbox = Sandbox.from_settings(settings)
+    provider = build_provider(settings, sandbox=sandbox)
+    try:
+        yield Pipeline(provider=provider, sandbox=sandbox, candidates=settings.fix_candidates)
+    finally:
+        await provider.aclose()

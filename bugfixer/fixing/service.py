@@ -341,9 +341,14 @@ class Fixer:
         }
 
     def _cost_microusd(self, model: str, tokens: tuple[int, int]) -> int:
-        # USD per million tokens is exactly micro-USD per token.
-        input_price, output_price = self.settings.llm_price(model)
-        return round(tokens[0] * input_price + tokens[1] * output_price)
+        return cost_microusd(self.settings, model, tokens)
+
+
+def cost_microusd(settings: Settings, model: str, tokens: tuple[int, int]) -> int:
+    """Estimated cost of (prompt, completion) tokens with the configured prices."""
+    # USD per million tokens is exactly micro-USD per token.
+    input_price, output_price = settings.llm_price(model)
+    return round(tokens[0] * input_price + tokens[1] * output_price)
 
 
 def quota_error(exc: QuotaExhausted) -> QuotaExhaustedError:
