@@ -111,6 +111,14 @@ CASES = [
         line=2,
     ),
     Case(
+        "text_plus_one",
+        'age_text = "41"\nprint(age_text + 1)\n',
+        "int(age_text) + 1",
+        "42\n",
+        raises='TypeError: can only concatenate str (not "int") to str',
+        line=2,
+    ),
+    Case(
         "int_plus_str",
         'total = 5\nextra = "3"\nprint(total + extra)\n',
         "int(extra)",
@@ -287,9 +295,17 @@ CASES = [
     Case(
         "int_of_decimal_text",
         'price = "3.5"\nprint(int(price) * 2)\n',
-        "int(float(price))",
-        "6\n",
+        "float(price)",
+        "7.0\n",
         raises="ValueError: invalid literal for int() with base 10: '3.5'",
+        line=2,
+    ),
+    Case(
+        "int_of_whole_decimal_text",
+        'count = "3.0"\nprint(int(count) * 2)\n',
+        "int(float(count))",
+        "6\n",
+        raises="ValueError: invalid literal for int() with base 10: '3.0'",
         line=2,
     ),
     Case(

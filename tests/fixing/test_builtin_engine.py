@@ -376,6 +376,26 @@ CASES = [
     ),
     pytest.param(
         dedent("""
+            def double_all(values):
+                out = []
+                for v in values:
+                    out.append(v * 2)
+                  return out
+
+
+            print(double_all([1, 2]))
+        """),
+        dedent("""
+              File "/home/ann/project/main.py", line 5
+                return out
+                          ^
+            IndentationError: unindent does not match any outer indentation level
+        """),
+        Want("v * 2)\n    return out\n", "columns", "[2, 4]\n"),
+        id="unindent_leaves_the_loop",
+    ),
+    pytest.param(
+        dedent("""
             def f():
                 x = 1
               return x

@@ -192,9 +192,11 @@ def inconsistent_dedent(ctx: Ctx) -> Iterator[Change]:
         return
     index = ctx.lineno - 1
     current = indent_of(ctx.line)
+    # Python says "unindent" because the line is to the left of the one before: the
+    # writer meant to leave a block, so the enclosing levels to its left come first.
     levels = sorted(
         _levels(ctx, index),
-        key=lambda ws: (abs(width(ws) - width(current)), -width(ws)),
+        key=lambda ws: (width(ws) > width(current), abs(width(ws) - width(current))),
     )
     for ws in levels:
         for block in (True, False):

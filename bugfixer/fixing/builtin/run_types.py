@@ -70,10 +70,12 @@ def text_and_numbers(ctx: RunCtx) -> Iterator[Candidate]:
 def _joined_to_text(ctx: RunCtx, other: str) -> Iterator[Candidate]:
     why = "`+` can join text to text only, not to a number"
     for node, left, right in _operations(ctx, "+") + _operations(ctx, "+="):
+        # ``age_text + 1``: nobody writes ``str(1)``; the number in the text is meant.
+        counting = isinstance(right, ast.Constant) and type(right.value) in (int, float)
         if not _is_text(right):
-            yield _convert(ctx, right, "str", why)
+            yield _convert(ctx, right, "str", why, tier=1 if counting else 0)
         if other in _NUMBERS and not _is_text(left) and isinstance(node, ast.BinOp):
-            yield _convert(ctx, left, other, "the text holds a number", tier=1)
+            yield _convert(ctx, left, other, "the text holds a number", tier=0 if counting else 1)
 
 
 def _arithmetic_on_text(

@@ -64,9 +64,19 @@ def conversion_needs_a_step(ctx: RunCtx) -> Iterator[Candidate]:
         )
     if not steps:
         return
+    # "3.50" holds a fraction that `int()` would drop: reading it as a float keeps the value.
+    decimals = re.fullmatch(r"\s*[-+]?\d*\.\d*[1-9]\d*\s*", value)
+    fraction = func == "int" and len(steps) == 1 and decimals is not None
     for call in ctx.on_line(ast.Call):
         if is_call(call, func) and isinstance(call.func, ast.Name) and len(call.args) == 1:
             arg = ctx.seg(call.args[0])
+            if fraction:
+                yield ctx.candidate(
+                    ctx.replace(call, f"float({arg})"),
+                    "conversion_step",
+                    f"`int()` can't read {value!r}, a number with decimals; `float()` reads "
+                    "it and keeps the decimals.",
+                )
             inner = arg
             for template, _ in steps:
                 inner = template.format(inner)
@@ -76,6 +86,7 @@ def conversion_needs_a_step(ctx: RunCtx) -> Iterator[Candidate]:
                 ctx.replace(call.args[0], inner),
                 "conversion_step",
                 f"`{func}()` can't read {value!r}: " + "; ".join(why for _, why in steps) + ".",
+                tier=1 if fraction else 0,
             )
 
 
