@@ -70,7 +70,7 @@ def fix(  # type: ignore[no-untyped-def]
 
     Locally it uses the configured provider; with --server it calls that server's API.
     In a terminal the output is coloured (set NO_COLOR to turn that off) and a spinner
-    shows the time taken and, locally, the explanation as the model writes it.
+    shows the time taken and the explanation as the model writes it.
 
     \b
     Exit codes:
@@ -92,7 +92,13 @@ def fix(  # type: ignore[no-untyped-def]
     with spinner(stderr, enabled=not quiet and stderr.isatty()) as status:
         if server:
             out = fix_on_server(
-                server, api_key, code=code, error=error_text, language=language, test=test
+                server,
+                api_key,
+                code=code,
+                error=error_text,
+                language=language,
+                test=test,
+                on_text=status,
             )
         else:
             out = fix_locally(
@@ -176,26 +182,70 @@ def fix_on_server(
     error: str | None,
     language: str | None,
     test: str | None = None,
+    on_text: Status | None = None,
 ) -> dict[str, Any]:
+    """Fix through a server's API; ``on_text`` (when enabled) sees the explanation as the
+    server streams it (Server-Sent Events), otherwise one JSON answer is awaited."""
     import httpx
 
     base = server.rstrip("/") + "/"
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    streaming = on_text is not None and on_text.enabled
+    if streaming:
+        headers["Accept"] = "text/event-stream"
     body: dict[str, Any] = {"code": code, "error": error, "language": language}
     if test is not None:
         body["test"] = test
+    url = urljoin(base, "api/v1/fixes")
     try:
-        url = urljoin(base, "api/v1/fixes")
-        response = httpx.post(url, json=body, headers=headers, timeout=180)
+        with httpx.stream("POST", url, json=body, headers=headers, timeout=180) as response:
+            events = response.headers.get("content-type", "").startswith("text/event-stream")
+            if response.status_code == 200 and events and on_text is not None:
+                data = _read_events(response, on_text, server)
+            else:
+                response.read()
+                data = _refused_or_result(response, server, base)
     except httpx.HTTPError as exc:
         raise FixFailed(f"could not reach {server}: {exc}", EXIT_UNAVAILABLE) from None
+    data["url"] = urljoin(base, str(data.get("url", "")).lstrip("/"))
+    return data
+
+
+def _read_events(response: Any, on_text: Status, server: str) -> dict[str, Any]:
+    """The stream's events: text to the spinner, then the result (or the error's exit)."""
+    name, lines = "message", []
+    for line in response.iter_lines():
+        if line.startswith("event:"):
+            name = line[len("event:") :].strip()
+        elif line.startswith("data:"):
+            lines.append(line[len("data:") :].strip())
+        elif not line and lines:
+            try:
+                data = json.loads("\n".join(lines))
+            except ValueError:
+                data = None
+            event, name, lines = name, "message", []
+            if not isinstance(data, dict):
+                continue
+            if event == "delta":
+                on_text.add(str(data.get("text", "")))
+            elif event == "retry":
+                on_text.restart("the first answer failed a check; asking once more: ")
+            elif event == "result":
+                return data
+            elif event == "error":
+                raise FixFailed(str(data.get("message", "the fix failed")), EXIT_UNAVAILABLE)
+    raise FixFailed(f"{server} ended the stream without a result", EXIT_UNAVAILABLE)
+
+
+def _refused_or_result(response: Any, server: str, base: str) -> dict[str, Any]:
+    """A whole JSON answer: the result, or the error it names as an exit code."""
     try:
         data = response.json()
     except ValueError:
         data = None
     status = response.status_code
     if status == 200 and isinstance(data, dict):
-        data["url"] = urljoin(base, data.get("url", "").lstrip("/"))
         return data
     if not isinstance(data, dict) or "message" not in data:
         raise FixFailed(

@@ -220,7 +220,7 @@ def bugfixer_serve(tmp_path: Path, **extra_env: str) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while True:
             assert process.poll() is None, (tmp_path / "serve.log").read_text()
             try:

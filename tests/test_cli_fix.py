@@ -236,6 +236,25 @@ def test_in_a_terminal_there_is_colour_and_a_spinner_with_the_time(broken_file, 
         assert not ANSI_COLOUR.search(plain) and "+def f():" in plain
 
 
+def test_in_a_terminal_through_a_server_the_explanation_streams(broken_file, tmp_path):
+    with FakeLLM(GOOD, chunk_delay_s=0.3) as fake:
+        fake.script([Delay(1.3, GOOD)])
+        settings = make_settings(
+            tmp_path / "server",
+            llm_provider="openai",
+            llm_base_url=fake.base_url,
+            llm_api_key="sk-test",
+        )
+        with serve(create_app(settings)) as url:
+            env = {**clean_environ(), "BUGFIXER_INSTANCE_DIR": str(tmp_path / "client")}
+            args = ["fix", str(broken_file), "--error", ERROR, "--server", url]
+            shown = run_in_terminal(args, env, tmp_path)
+    # The server's stream reached the spinner while the model was still writing...
+    assert re.search(r"Fixing… \d+ s  The `def` header", shown)
+    # ...and the settled result was printed once, with its absolute link.
+    assert "+def f():" in shown and f"{url}/fixes/" in shown
+
+
 @pytest.mark.usefixtures("instance_dir")
 def test_help_documents_every_exit_code():
     result = run("fix", "--help")
