@@ -118,18 +118,19 @@ def test_forty_simultaneous_fixes_with_an_api_key_get_exactly_three(tmp_path, da
         assert statuses.count(200) == 3 and statuses.count(402) == 37
 
 
-async def _stream_burst(base_url: str, n: int) -> list[str]:
-    """Forty streams at once from one browser; answers how each ended."""
+async def _stream_burst(base_url: str, n: int, *, api: bool = False) -> list[str]:
+    """Forty streams at once from one browser (the page's, or the API's); answers how
+    each ended."""
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
         page = await client.get("/")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        if api:
+            request = {"url": "/api/v1/fixes", "json": BROKEN}
+        else:
+            request = {"url": "/fix/stream", "data": {**BROKEN, "csrf_token": token}}
 
         async def one() -> str:
-            r = await client.post(
-                "/fix/stream",
-                data={**BROKEN, "csrf_token": token},
-                headers={"Accept": "text/event-stream"},
-            )
+            r = await client.post(**request, headers={"Accept": "text/event-stream"})
             if r.status_code != 200:
                 return str(r.status_code)
             return "fixed" if '"status": "fixed"' in r.text else "other"
@@ -137,13 +138,16 @@ async def _stream_burst(base_url: str, n: int) -> list[str]:
         return list(await asyncio.gather(*(one() for _ in range(n))))
 
 
-def test_forty_simultaneous_streams_from_one_browser_deliver_exactly_three(tmp_path, database_url):
+@pytest.mark.parametrize("api", [False, True], ids=["page-stream", "api-stream"])
+def test_forty_simultaneous_streams_from_one_browser_deliver_exactly_three(
+    tmp_path, database_url, api
+):
     app = create_app(
         make_settings(tmp_path, database_url=database_url),
         provider=ScriptedProvider(delay_s=0.2),
     )
     with serve(app) as base_url:
-        outcomes = asyncio.run(_stream_burst(base_url, 40))
+        outcomes = asyncio.run(_stream_burst(base_url, 40, api=api))
         assert outcomes.count("fixed") == 3 and outcomes.count("402") == 37
 
 
