@@ -93,6 +93,16 @@ _TRIAL_OF_USER = select(User.__table__.c.trial_id).where(
     User.__table__.c.id == bindparam("user_id")
 )
 _USED = select(_trials.c.free_used).where(_trials.c.id == bindparam("trial_id"))
+# trial_for_browser's choice (the visitor's trial, else the fingerprint's) and usage_for.
+_USED_BY_BROWSER = select(_trials.c.free_used).where(
+    _trials.c.id
+    == func.coalesce(
+        select(_visitors.c.trial_id)
+        .where(_visitors.c.id == bindparam("visitor_id"))
+        .scalar_subquery(),
+        select(_trials.c.id).where(_trials.c.fingerprint == bindparam("fp")).scalar_subquery(),
+    )
+)
 _NEW_TRIAL = insert(_trials).values(free_used=0).returning(_trials.c.id)
 _pending = PendingFix.__table__
 _HOLD = insert(_pending)
@@ -301,12 +311,12 @@ def trial_of_user(*, session: Session, user_id: int) -> int:
 def usage_of(*, session: Session, identity: Identity, limit: int) -> Usage:
     """What the header shows: this account's, or this browser's, free fixes."""
     if identity.user_id is not None:
-        trial_id: int | None = trial_of_user(session=session, user_id=identity.user_id)
-    else:
-        trial_id = trial_for_browser(
-            session=session, visitor_id=identity.visitor_id, fingerprint=identity.fingerprint
-        )
-    return usage_for(session=session, trial_id=trial_id, limit=limit)
+        trial_id = trial_of_user(session=session, user_id=identity.user_id)
+        return usage_for(session=session, trial_id=trial_id, limit=limit)
+    # Every page asks this: one statement rather than trial_for_browser and usage_for.
+    params = {"visitor_id": identity.visitor_id, "fp": identity.fingerprint}
+    used = session.execute(_USED_BY_BROWSER, params).scalar() or 0
+    return Usage(used=used, limit=limit, remaining=max(0, limit - used))
 
 
 def trial_for_new_account(*, session: Session, identity: Identity) -> int:
