@@ -78,7 +78,12 @@ async def create_fix(
 
 @pages.get("/", response_class=HTMLResponse)
 async def index(request: Request, ctx: ContextDep, identity: IdentityDep) -> Response:
-    response = _render_form(request, ctx, await ctx.fixer.usage(identity))
+    usage = await ctx.fixer.usage(identity)
+    if identity.signed_in:
+        response = _render_form(request, ctx, usage)
+    else:
+        # Without an account the page shows nothing of the visitor's but the count.
+        response = ctx.pages.response(request, usage, lambda r: _render_form(r, ctx, usage))
     note_views(ctx, request, response, identity, (events.PAGE_VIEW, None))
     return response
 
