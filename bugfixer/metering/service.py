@@ -160,6 +160,23 @@ def _upsert_fingerprint(dialect_name: str):  # type: ignore[no-untyped-def]
 _UPSERT_FINGERPRINT = {name: _upsert_fingerprint(name) for name in ("sqlite", "postgresql")}
 
 
+def _insert_visitor(dialect_name: str):  # type: ignore[no-untyped-def]
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return (
+        dialect.insert(_visitors)
+        .values(
+            id=bindparam("id"), trial_id=bindparam("trial_id"), created_at=bindparam("created_at")
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(_visitors.c.id)
+    )
+
+
+# Every first fix of a browser runs this: built once per dialect, like the upsert above.
+_INSERT_VISITOR = {name: _insert_visitor(name) for name in ("sqlite", "postgresql")}
+_DELETE_TRIAL = delete(_trials).where(_trials.c.id == bindparam("trial_id"))
+
+
 def trial_for_fingerprint(*, session: Session, fingerprint: str) -> int:
     """The trial of this fingerprint, created on first sight: one upsert, safe under races."""
     stmt = _UPSERT_FINGERPRINT[session.get_bind().dialect.name]
@@ -194,16 +211,13 @@ def create_visitor(
     else:
         trial_id = session.execute(_NEW_TRIAL, {"created_at": utcnow()}).scalar_one()
     visitor_id = visitor_id or new_visitor_id()
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     created = session.execute(
-        dialect.insert(_visitors)
-        .values(id=visitor_id, trial_id=trial_id, created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["id"])
-        .returning(_visitors.c.id)
+        _INSERT_VISITOR[session.get_bind().dialect.name],
+        {"id": visitor_id, "trial_id": trial_id, "created_at": utcnow()},
     ).scalar()
     if created is None:
         if not fingerprint:
-            session.execute(delete(_trials).where(_trials.c.id == trial_id))
+            session.execute(_DELETE_TRIAL, {"trial_id": trial_id})
         trial_id = session.execute(_TRIAL_OF_VISITOR, {"visitor_id": visitor_id}).scalar_one()
     return visitor_id, trial_id
 
