@@ -61,6 +61,7 @@ test: $(STAMP) system-packages lint $(AXE)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_fixes.py
 	$(BIN)/python bench/bench_sandbox.py
+	$(BIN)/python bench/bench_front_page.py
 
 clean:
 	rm -rf $(VENV) instance *.egg-info tests/browser/vendor/node_modules

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -125,12 +125,18 @@ class Database:
         self._read_sessions = sessionmaker(
             engine.execution_options(read_only=True), expire_on_commit=False
         )
+        # SQLite's reader threads each keep a connection of their own: checking one out
+        # of the pool and back for every read costs more than a short read itself.
+        self._held = threading.local()
+        self._held_connections: list[Connection] = []
         if self.dialect == "sqlite":
             self._readers = Workers(SQLITE_READ_THREADS, name="db-read")
             self._writer = Workers(1, name="db-write")
+            self._read_job = self._run_held
         else:
             self._readers = Workers(PG_POOL_SIZE, name="db")
             self._writer = self._readers
+            self._read_job = self._run_pooled
 
     @classmethod
     def from_url(cls, url: str) -> Database:
@@ -138,9 +144,7 @@ class Database:
 
     async def read(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
         """Run ``fn(session=..., **kwargs)`` on a read-only session in a worker thread."""
-        return await self._readers.run(
-            functools.partial(self._run, self._read_sessions, fn, kwargs)
-        )
+        return await self._readers.run(functools.partial(self._read_job, fn, kwargs))
 
     async def write(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
         """Run ``fn(session=..., **kwargs)`` in one write transaction in a worker thread.
@@ -180,6 +184,17 @@ class Database:
         with self._write_sessions.begin() as session:
             yield session
 
+    def _run_pooled(self, fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
+        return self._run(self._read_sessions, fn, kwargs)
+
+    def _run_held(self, fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
+        factory = getattr(self._held, "sessions", None)
+        if factory is None:
+            connection = self.engine.execution_options(read_only=True).connect()
+            self._held_connections.append(connection)
+            factory = self._held.sessions = sessionmaker(connection, expire_on_commit=False)
+        return self._run(factory, fn, kwargs)
+
     @staticmethod
     def _run(factory: sessionmaker[Session], fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
         for attempt in range(RETRIES + 1):
@@ -198,6 +213,8 @@ class Database:
         self._readers.close()
         if self._writer is not self._readers:
             self._writer.close()
+        for connection in self._held_connections:
+            connection.close()
         self.engine.dispose()
 
 

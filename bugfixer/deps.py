@@ -23,6 +23,7 @@ from bugfixer.fixing.service import Fixer
 from bugfixer.metering.identity import Identity, SignedCookie, fingerprint, network_key
 from bugfixer.ratelimit import RateLimiter
 from bugfixer.web.csrf import require_csrf
+from bugfixer.web.pagecache import TokenPages
 
 
 @dataclass
@@ -41,6 +42,7 @@ class AppContext:
     postman: Postman  # sends ``mailer``'s messages off the request path
     plans: tuple[Plan, ...]
     views: ViewRecorder = field(default_factory=ViewRecorder)
+    pages: TokenPages = field(default_factory=TokenPages)  # the fix page without an account
     gateways: dict[str, StripeGateway] = field(default_factory=dict)
 
 

@@ -10,7 +10,14 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from bugfixer.analytics import events
 from bugfixer.analytics.events import record_event
-from bugfixer.deps import ContextDep, CsrfProtected, IdentityDep, client_address
+from bugfixer.deps import (
+    AppContext,
+    ContextDep,
+    CsrfProtected,
+    IdentityDep,
+    client_address,
+    get_identity,
+)
 from bugfixer.errors import AppError, NotFound, QuotaExhaustedError
 from bugfixer.fixing import service
 from bugfixer.fixing.languages import offered_languages
@@ -94,11 +101,22 @@ async def create_fix(
     return response
 
 
-@pages.get("/", response_class=HTMLResponse)
-async def index(request: Request, ctx: ContextDep, identity: IdentityDep) -> Response:
-    response = _render_form(request, ctx, await ctx.fixer.usage(identity))
+async def index(request: Request) -> Response:
+    """The fix page, the busiest one: a plain Starlette endpoint, calling what the
+    dependencies would, since FastAPI's solving of them cost more than the page."""
+    ctx: AppContext = request.app.state.ctx
+    identity = await get_identity(request, ctx)
+    usage = await ctx.fixer.usage(identity)
+    if identity.signed_in:
+        response = _render_form(request, ctx, usage)
+    else:
+        # Without an account the page shows nothing of the visitor's but the count.
+        response = ctx.pages.response(request, usage, lambda r: _render_form(r, ctx, usage))
     note_views(ctx, request, response, identity, (events.PAGE_VIEW, None))
     return response
+
+
+pages.add_route("/", index, methods=["GET"], include_in_schema=False)
 
 
 @pages.post("/", response_class=HTMLResponse, dependencies=[CsrfProtected])

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import ipaddress
 from dataclasses import dataclass
+from functools import lru_cache
 
 from itsdangerous import BadSignature, Signer
 from starlette.responses import Response
@@ -65,6 +65,7 @@ class SignedCookie:
         response.delete_cookie(self.name, path="/")
 
 
+@lru_cache(maxsize=4096)  # every page asks; parsing the address costs more than hashing
 def network_prefix(address: str | None) -> str:
     """The /24 (IPv4) or /64 (IPv6) a client address belongs to."""
     try:
@@ -80,10 +81,10 @@ def network_prefix(address: str | None) -> str:
 def fingerprint(secret: str, *, client_address: str | None, user_agent: str) -> str:
     """A keyed hash: the raw address and User-Agent are never stored."""
     message = f"{network_prefix(client_address)}|{user_agent[:512]}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    return hmac.digest(secret.encode(), message, "sha256").hex()
 
 
 def network_key(secret: str, *, client_address: str | None) -> str:
     """A keyed hash of the client's network prefix (never stored raw)."""
     message = f"network|{network_prefix(client_address)}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    return hmac.digest(secret.encode(), message, "sha256").hex()

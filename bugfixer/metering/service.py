@@ -93,6 +93,16 @@ _TRIAL_OF_USER = select(User.__table__.c.trial_id).where(
     User.__table__.c.id == bindparam("user_id")
 )
 _USED = select(_trials.c.free_used).where(_trials.c.id == bindparam("trial_id"))
+# trial_for_browser's choice (the visitor's trial, else the fingerprint's) and usage_for.
+_USED_BY_BROWSER = select(_trials.c.free_used).where(
+    _trials.c.id
+    == func.coalesce(
+        select(_visitors.c.trial_id)
+        .where(_visitors.c.id == bindparam("visitor_id"))
+        .scalar_subquery(),
+        select(_trials.c.id).where(_trials.c.fingerprint == bindparam("fp")).scalar_subquery(),
+    )
+)
 _NEW_TRIAL = insert(_trials).values(free_used=0).returning(_trials.c.id)
 _pending = PendingFix.__table__
 _HOLD = insert(_pending)
@@ -150,6 +160,23 @@ def _upsert_fingerprint(dialect_name: str):  # type: ignore[no-untyped-def]
 _UPSERT_FINGERPRINT = {name: _upsert_fingerprint(name) for name in ("sqlite", "postgresql")}
 
 
+def _insert_visitor(dialect_name: str):  # type: ignore[no-untyped-def]
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return (
+        dialect.insert(_visitors)
+        .values(
+            id=bindparam("id"), trial_id=bindparam("trial_id"), created_at=bindparam("created_at")
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(_visitors.c.id)
+    )
+
+
+# Every first fix of a browser runs this: built once per dialect, like the upsert above.
+_INSERT_VISITOR = {name: _insert_visitor(name) for name in ("sqlite", "postgresql")}
+_DELETE_TRIAL = delete(_trials).where(_trials.c.id == bindparam("trial_id"))
+
+
 def trial_for_fingerprint(*, session: Session, fingerprint: str) -> int:
     """The trial of this fingerprint, created on first sight: one upsert, safe under races."""
     stmt = _UPSERT_FINGERPRINT[session.get_bind().dialect.name]
@@ -184,16 +211,13 @@ def create_visitor(
     else:
         trial_id = session.execute(_NEW_TRIAL, {"created_at": utcnow()}).scalar_one()
     visitor_id = visitor_id or new_visitor_id()
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     created = session.execute(
-        dialect.insert(_visitors)
-        .values(id=visitor_id, trial_id=trial_id, created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["id"])
-        .returning(_visitors.c.id)
+        _INSERT_VISITOR[session.get_bind().dialect.name],
+        {"id": visitor_id, "trial_id": trial_id, "created_at": utcnow()},
     ).scalar()
     if created is None:
         if not fingerprint:
-            session.execute(delete(_trials).where(_trials.c.id == trial_id))
+            session.execute(_DELETE_TRIAL, {"trial_id": trial_id})
         trial_id = session.execute(_TRIAL_OF_VISITOR, {"visitor_id": visitor_id}).scalar_one()
     return visitor_id, trial_id
 
@@ -301,12 +325,12 @@ def trial_of_user(*, session: Session, user_id: int) -> int:
 def usage_of(*, session: Session, identity: Identity, limit: int) -> Usage:
     """What the header shows: this account's, or this browser's, free fixes."""
     if identity.user_id is not None:
-        trial_id: int | None = trial_of_user(session=session, user_id=identity.user_id)
-    else:
-        trial_id = trial_for_browser(
-            session=session, visitor_id=identity.visitor_id, fingerprint=identity.fingerprint
-        )
-    return usage_for(session=session, trial_id=trial_id, limit=limit)
+        trial_id = trial_of_user(session=session, user_id=identity.user_id)
+        return usage_for(session=session, trial_id=trial_id, limit=limit)
+    # Every page asks this: one statement rather than trial_for_browser and usage_for.
+    params = {"visitor_id": identity.visitor_id, "fp": identity.fingerprint}
+    used = session.execute(_USED_BY_BROWSER, params).scalar() or 0
+    return Usage(used=used, limit=limit, remaining=max(0, limit - used))
 
 
 def trial_for_new_account(*, session: Session, identity: Identity) -> int:

@@ -25,7 +25,7 @@ def note_views(
     visitor_id = identity.visitor_id
     if visitor_id is None:
         visitor_id = new_visitor_id()
-        ctx.cookies.set_on(response, visitor_id, secure=request.url.scheme == "https")
+        ctx.cookies.set_on(response, visitor_id, secure=request.scope.get("scheme") == "https")
     for kind, properties in views:
         ctx.views.view(
             kind,
