@@ -28,7 +28,7 @@ from sqlalchemy.sql import ColumnElement
 from bugfixer.admin.period import Period
 from bugfixer.admin.schemas import AdminMetrics, Day, Fixes, Funnel, Latency, Llm, PeriodOut
 from bugfixer.analytics import events as kinds
-from bugfixer.analytics.models import LINKS_WHERE, ProductEvent
+from bugfixer.analytics.models import LINKS_WHERE, ProductEvent, VisitorDay
 from bugfixer.billing.models import Subscription, Transaction
 from bugfixer.billing.plans import Plan
 
@@ -42,6 +42,7 @@ WORK_MEM = "64MB"
 
 Prices = Callable[[str], tuple[float, float]]
 pe = ProductEvent.__table__
+vd = VisitorDay.__table__
 subs = Subscription.__table__
 ledger = Transaction.__table__
 
@@ -88,7 +89,7 @@ def report(*, session: Session, period: Period, plans: tuple[Plan, ...], prices:
     in_period = and_(pe.c.occurred_at >= period.since, pe.c.occurred_at < period.before)
     fixes_by_day, by_model, fixes, llm = _fix_usage(session, in_period, prices)
     counts = _counts_by_day(session, in_period)
-    visitors_by_day, visitors = _visitors(session, in_period)
+    visitors_by_day, visitors = _visitors(session, period)
     money = _ledger_by_day(session, period)
     new_by_day, churned = _subscription_changes(session, period)
     mrr, active, subscribers = _recurring_revenue(session, plans)
@@ -132,10 +133,9 @@ def report(*, session: Session, period: Period, plans: tuple[Plan, ...], prices:
 # -- who did what --------------------------------------------------------------------------
 
 
-def _actor() -> tuple[ColumnElement[Any], Any]:
-    """The person behind an event (an account id, or a browser's negative key), and the
-    join that turns a browser that later signed up or in into its account."""
-    links = (
+def _links() -> Any:
+    """Which account each browser that signed up or in became (the lowest, if several)."""
+    return (
         select(pe.c.visitor_key, func.min(pe.c.user_id).label("user_id"))
         .where(
             text(LINKS_WHERE),  # as written in the partial index, so it is used
@@ -145,6 +145,12 @@ def _actor() -> tuple[ColumnElement[Any], Any]:
         .group_by(pe.c.visitor_key)
         .subquery("links")
     )
+
+
+def _actor() -> tuple[ColumnElement[Any], Any]:
+    """The person behind an event (an account id, or a browser's negative key), and the
+    join that turns a browser that later signed up or in into its account."""
+    links = _links()
     actor = func.coalesce(
         cast(pe.c.user_id, BigInteger), cast(links.c.user_id, BigInteger), pe.c.visitor_key
     )
@@ -154,26 +160,30 @@ def _actor() -> tuple[ColumnElement[Any], Any]:
     return actor, joined
 
 
-def _visitors(session: Session, in_period: ColumnElement[bool]) -> tuple[dict[date, int], int]:
+def _visitors(session: Session, period: Period) -> tuple[dict[date, int], int]:
     """Distinct people who visited, per day and in the whole period.
 
-    On PostgreSQL one pass over the period's events (GROUPING SETS) gives both; the
-    distinct counts sort integers, which measured faster than hashing the pairs.
+    Read from ``visitor_days`` (a row per account or browser and day, far fewer than the
+    events), each browser mapped to its account as ``_actor`` maps events. On PostgreSQL
+    one pass gives both counts (GROUPING SETS).
     """
-    actor, joined = _actor()
-    day = day_of(session, pe.c.occurred_at)
-    visits = and_(in_period, pe.c.kind.not_in(kinds.NOT_VISITS), actor.is_not(None))
-    per_day = select(day, func.count(distinct(actor))).select_from(joined).where(visits)
+    links = _links()
+    actor = func.coalesce(cast(links.c.user_id, BigInteger), vd.c.visitor_key)
+    joined = vd.outerjoin(links, links.c.visitor_key == vd.c.visitor_key)
+    in_period = vd.c.day.between(period.start, period.end)
+    per_day = select(vd.c.day, func.count(distinct(actor))).select_from(joined).where(in_period)
     if session.get_bind().dialect.name == "postgresql":
         by_day, total = {}, 0
-        for d, n in session.execute(per_day.group_by(func.grouping_sets(tuple_(day), tuple_()))):
+        for d, n in session.execute(
+            per_day.group_by(func.grouping_sets(tuple_(vd.c.day), tuple_()))
+        ):
             if d is None:
                 total = n
             else:
                 by_day[_as_date(d)] = n
         return by_day, total
-    rows = session.execute(per_day.group_by(day))
-    total = session.scalar(select(func.count(distinct(actor))).select_from(joined).where(visits))
+    rows = session.execute(per_day.group_by(vd.c.day))
+    total = session.scalar(select(func.count(distinct(actor))).select_from(joined).where(in_period))
     return {_as_date(d): n for d, n in rows}, total or 0
 
 

@@ -1,15 +1,20 @@
-"""Event kinds and ``record_event``, called inside the unit of work of the action itself."""
+"""Event kinds and ``record_event``, called inside the unit of work of the action itself.
+
+A visit also adds its person and day to ``visitor_days`` (once: INSERT … ON CONFLICT DO
+NOTHING) in the same statement batch, so the roll-up holds exactly the committed visits.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bugfixer.analytics.models import ProductEvent
+from bugfixer.analytics.models import ProductEvent, VisitorDay
 from bugfixer.db import utcnow
 
 PAGE_VIEW = "page_view"  # the fix page (first view per browser per day)
@@ -56,6 +61,10 @@ FORBIDDEN_PROPERTIES = frozenset({"ip", "address", "client_address", "code", "er
 MAX_PROPERTY_CHARS = 200
 
 _INSERT = insert(ProductEvent.__table__)
+_INSERT_VISIT = {
+    "postgresql": postgresql.insert(VisitorDay.__table__).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(VisitorDay.__table__).on_conflict_do_nothing(),
+}
 
 
 def visitor_key(visitor_id: str | None) -> int | None:
@@ -99,6 +108,27 @@ def event_row(
     }
 
 
+def visit_of(row: dict[str, Any]) -> tuple[date, int] | None:
+    """The ``visitor_days`` key of an event row (``event_row``): its UTC day and its
+    account, else its browser; None for what is not a visit or has no one behind it."""
+    if row["kind"] in NOT_VISITS:
+        return None
+    who = row["user_id"] if row["user_id"] is not None else row["visitor_key"]
+    if who is None:
+        return None
+    return row["occurred_at"].astimezone(UTC).date(), who
+
+
+def _record_visits(session: Session, rows: list[dict[str, Any]]) -> None:
+    # Sorted, so two batches that share visitors take their row locks in the same order.
+    visits = sorted({v for v in map(visit_of, rows) if v is not None})
+    if visits:
+        session.execute(
+            _INSERT_VISIT[session.get_bind().dialect.name],
+            [{"day": day, "visitor_key": who} for day, who in visits],
+        )
+
+
 def record_event(
     *,
     session: Session,
@@ -108,14 +138,14 @@ def record_event(
     properties: dict[str, Any] | None = None,
 ) -> None:
     """Append one event in the caller's transaction: it commits or rolls back with it."""
-    session.execute(
-        _INSERT,
-        event_row(kind=kind, visitor_id=visitor_id, user_id=user_id, properties=properties),
-    )
+    row = event_row(kind=kind, visitor_id=visitor_id, user_id=user_id, properties=properties)
+    session.execute(_INSERT, row)
+    _record_visits(session, [row])
 
 
 def record_events(*, session: Session, rows: list[dict[str, Any]]) -> int:
     """Append checked rows (``event_row``) in one multi-row INSERT."""
     if rows:
         session.execute(_INSERT, rows)
+        _record_visits(session, rows)
     return len(rows)

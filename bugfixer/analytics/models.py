@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, text
+from sqlalchemy import JSON, BigInteger, Date, Index, Integer, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -55,3 +55,19 @@ class ProductEvent(Base):
     visitor_key: Mapped[int | None] = mapped_column(BigInteger)
     user_id: Mapped[int | None] = mapped_column(Integer)
     properties: Mapped[dict[str, Any]] = mapped_column(Properties, default=dict)
+
+
+class VisitorDay(Base):
+    """Who visited on which UTC day: one row per person and day, kept as visits are
+    recorded (in the same transaction as the event), so the dashboard counts visitors
+    over a row per person and day instead of every event of the period.
+
+    ``visitor_key`` is the event's account id when it has one, else its browser's key
+    (negative); a browser that later signs up is mapped to its account when counting,
+    through the sign-up links of the events table, exactly as the events are.
+    """
+
+    __tablename__ = "visitor_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    visitor_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
