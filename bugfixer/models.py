@@ -3,7 +3,7 @@
 from bugfixer.accounts.mail import OutboxMessage
 from bugfixer.accounts.models import ApiKey, LoginSession, User
 from bugfixer.admin.models import AdminAction
-from bugfixer.analytics.models import ProductEvent, VisitorDay
+from bugfixer.analytics.models import ProductEvent, VisitorDay, VisitorLink
 from bugfixer.billing.models import (
     BillingCustomer,
     CheckoutSession,
@@ -37,4 +37,5 @@ __all__ = [
     "User",
     "Visitor",
     "VisitorDay",
+    "VisitorLink",
 ]

@@ -28,7 +28,7 @@ from sqlalchemy.sql import ColumnElement
 from bugfixer.admin.period import Period
 from bugfixer.admin.schemas import AdminMetrics, Day, Fixes, Funnel, Latency, Llm, PeriodOut
 from bugfixer.analytics import events as kinds
-from bugfixer.analytics.models import LINKS_WHERE, ProductEvent, VisitorDay
+from bugfixer.analytics.models import ProductEvent, VisitorDay, VisitorLink
 from bugfixer.billing.models import Subscription, Transaction
 from bugfixer.billing.plans import Plan
 
@@ -43,6 +43,7 @@ WORK_MEM = "64MB"
 Prices = Callable[[str], tuple[float, float]]
 pe = ProductEvent.__table__
 vd = VisitorDay.__table__
+links = VisitorLink.__table__
 subs = Subscription.__table__
 ledger = Transaction.__table__
 
@@ -133,24 +134,9 @@ def report(*, session: Session, period: Period, plans: tuple[Plan, ...], prices:
 # -- who did what --------------------------------------------------------------------------
 
 
-def _links() -> Any:
-    """Which account each browser that signed up or in became (the lowest, if several)."""
-    return (
-        select(pe.c.visitor_key, func.min(pe.c.user_id).label("user_id"))
-        .where(
-            text(LINKS_WHERE),  # as written in the partial index, so it is used
-            pe.c.visitor_key.is_not(None),
-            pe.c.user_id.is_not(None),
-        )
-        .group_by(pe.c.visitor_key)
-        .subquery("links")
-    )
-
-
 def _actor() -> tuple[ColumnElement[Any], Any]:
     """The person behind an event (an account id, or a browser's negative key), and the
     join that turns a browser that later signed up or in into its account."""
-    links = _links()
     actor = func.coalesce(
         cast(pe.c.user_id, BigInteger), cast(links.c.user_id, BigInteger), pe.c.visitor_key
     )
@@ -167,7 +153,6 @@ def _visitors(session: Session, period: Period) -> tuple[dict[date, int], int]:
     events), each browser mapped to its account as ``_actor`` maps events. On PostgreSQL
     one pass gives both counts (GROUPING SETS).
     """
-    links = _links()
     actor = func.coalesce(cast(links.c.user_id, BigInteger), vd.c.visitor_key)
     joined = vd.outerjoin(links, links.c.visitor_key == vd.c.visitor_key)
     in_period = vd.c.day.between(period.start, period.end)

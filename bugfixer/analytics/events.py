@@ -1,7 +1,9 @@
 """Event kinds and ``record_event``, called inside the unit of work of the action itself.
 
 A visit also adds its person and day to ``visitor_days`` (once: INSERT … ON CONFLICT DO
-NOTHING) in the same statement batch, so the roll-up holds exactly the committed visits.
+NOTHING), and a sign-up or sign-in its browser's account to ``visitor_links`` (the lowest
+wins), in the same transaction as the event, so the roll-ups hold exactly what the
+committed events say.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from sqlalchemy import insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bugfixer.analytics.models import ProductEvent, VisitorDay
+from bugfixer.analytics.models import ProductEvent, VisitorDay, VisitorLink
 from bugfixer.db import utcnow
 
 PAGE_VIEW = "page_view"  # the fix page (first view per browser per day)
@@ -65,6 +67,19 @@ _INSERT_VISIT = {
     "postgresql": postgresql.insert(VisitorDay.__table__).on_conflict_do_nothing(),
     "sqlite": sqlite.insert(VisitorDay.__table__).on_conflict_do_nothing(),
 }
+
+
+def _upsert_link(dialect: Any) -> Any:
+    links = VisitorLink.__table__
+    stmt = dialect.insert(links)
+    return stmt.on_conflict_do_update(
+        index_elements=[links.c.visitor_key],
+        set_={"user_id": stmt.excluded.user_id},
+        where=stmt.excluded.user_id < links.c.user_id,
+    )
+
+
+_UPSERT_LINK = {"postgresql": _upsert_link(postgresql), "sqlite": _upsert_link(sqlite)}
 
 
 def visitor_key(visitor_id: str | None) -> int | None:
@@ -119,13 +134,28 @@ def visit_of(row: dict[str, Any]) -> tuple[date, int] | None:
     return row["occurred_at"].astimezone(UTC).date(), who
 
 
-def _record_visits(session: Session, rows: list[dict[str, Any]]) -> None:
+def link_of(row: dict[str, Any]) -> tuple[int, int] | None:
+    """The ``visitor_links`` entry of an event row: (browser key, account), or None."""
+    if row["kind"] in LINK_KINDS and None not in (row["visitor_key"], row["user_id"]):
+        return row["visitor_key"], row["user_id"]
+    return None
+
+
+def _record_roll_ups(session: Session, rows: list[dict[str, Any]]) -> None:
+    dialect = session.get_bind().dialect.name
     # Sorted, so two batches that share visitors take their row locks in the same order.
     visits = sorted({v for v in map(visit_of, rows) if v is not None})
     if visits:
         session.execute(
-            _INSERT_VISIT[session.get_bind().dialect.name],
-            [{"day": day, "visitor_key": who} for day, who in visits],
+            _INSERT_VISIT[dialect], [{"day": day, "visitor_key": who} for day, who in visits]
+        )
+    links: dict[int, int] = {}
+    for browser, user in filter(None, map(link_of, rows)):
+        links[browser] = min(user, links.get(browser, user))
+    if links:
+        session.execute(
+            _UPSERT_LINK[dialect],
+            [{"visitor_key": k, "user_id": u} for k, u in sorted(links.items())],
         )
 
 
@@ -140,12 +170,12 @@ def record_event(
     """Append one event in the caller's transaction: it commits or rolls back with it."""
     row = event_row(kind=kind, visitor_id=visitor_id, user_id=user_id, properties=properties)
     session.execute(_INSERT, row)
-    _record_visits(session, [row])
+    _record_roll_ups(session, [row])
 
 
 def record_events(*, session: Session, rows: list[dict[str, Any]]) -> int:
     """Append checked rows (``event_row``) in one multi-row INSERT."""
     if rows:
         session.execute(_INSERT, rows)
-        _record_visits(session, rows)
+        _record_roll_ups(session, rows)
     return len(rows)

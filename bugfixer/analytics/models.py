@@ -71,3 +71,14 @@ class VisitorDay(Base):
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     visitor_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class VisitorLink(Base):
+    """Which account a browser became: the lowest account it ever signed up or in with,
+    kept as ``signed_up``/``signed_in`` events are recorded, so a report reads a row per
+    browser instead of grouping every sign-in event ever recorded."""
+
+    __tablename__ = "visitor_links"
+
+    visitor_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer)

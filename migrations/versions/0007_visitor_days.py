@@ -1,12 +1,12 @@
-"""visitor days: who visited on which UTC day, filled from the product events so far
+"""visitor days and links: who visited on which day, which account a browser became
 
 Revision ID: c7f3b4c5d607
 Revises: c6e1a2b3d406
 Create Date: 2026-12-02 14:00:00
 
-From here on the app adds a row with each visit it records. Run this migration before
-new code serves; events an older process records after it ran have no row (running the
-backfill again adds them: it skips the rows that exist).
+Both roll-ups are filled from the product events so far; from here on the app keeps them
+as it records events. Events that a process still running the older code records after
+this migration ran are missing from them: stop the old processes first.
 """
 
 from collections.abc import Sequence
@@ -19,8 +19,9 @@ down_revision: str | None = "c6e1a2b3d406"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# analytics.events.NOT_VISITS as it was when this migration was written.
+# analytics.events.NOT_VISITS and LINK_KINDS as they were when this was written.
 NOT_VISITS = "('checkout_completed', 'subscription_canceled', 'payment_failed', 'refund')"
+LINK_KINDS = "('signed_up', 'signed_in')"
 
 
 def upgrade() -> None:
@@ -30,11 +31,17 @@ def upgrade() -> None:
         sa.Column("visitor_key", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("day", "visitor_key", name=op.f("pk_visitor_days")),
     )
+    op.create_table(
+        "visitor_links",
+        sa.Column("visitor_key", sa.BigInteger(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("visitor_key", name=op.f("pk_visitor_links")),
+    )
     backfill()
 
 
 def backfill() -> None:
-    """One row per person and UTC day with a visit, as ``analytics.events`` writes them."""
+    """The rows ``analytics.events`` would have written with each event so far."""
     if op.get_bind().dialect.name == "postgresql":
         day = "CAST(timezone('UTC', occurred_at) AS date)"
     else:
@@ -42,10 +49,15 @@ def backfill() -> None:
     op.execute(
         f"INSERT INTO visitor_days (day, visitor_key) "
         f"SELECT DISTINCT {day}, coalesce(user_id, visitor_key) FROM product_events "
-        f"WHERE kind NOT IN {NOT_VISITS} AND coalesce(user_id, visitor_key) IS NOT NULL "
-        f"ON CONFLICT DO NOTHING"
+        f"WHERE kind NOT IN {NOT_VISITS} AND coalesce(user_id, visitor_key) IS NOT NULL"
+    )
+    op.execute(
+        f"INSERT INTO visitor_links (visitor_key, user_id) "
+        f"SELECT visitor_key, min(user_id) FROM product_events WHERE kind IN {LINK_KINDS} "
+        f"AND visitor_key IS NOT NULL AND user_id IS NOT NULL GROUP BY visitor_key"
     )
 
 
 def downgrade() -> None:
+    op.drop_table("visitor_links")
     op.drop_table("visitor_days")
