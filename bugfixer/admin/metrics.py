@@ -28,7 +28,7 @@ from sqlalchemy.sql import ColumnElement
 from bugfixer.admin.period import Period
 from bugfixer.admin.schemas import AdminMetrics, Day, Fixes, Funnel, Latency, Llm, PeriodOut
 from bugfixer.analytics import events as kinds
-from bugfixer.analytics.models import ProductEvent, VisitorDay, VisitorLink
+from bugfixer.analytics.models import FUNNEL_WHERE, ProductEvent, VisitorDay, VisitorLink
 from bugfixer.billing.models import Subscription, Transaction
 from bugfixer.billing.plans import Plan
 
@@ -37,7 +37,6 @@ LIVE_STATUSES = ("active", "trialing", "past_due")
 # How many months one interval is, to normalise a price to a month.
 MONTHS_PER = {"day": Fraction(12, 365), "week": Fraction(12, 52), "month": 1, "year": 12}
 
-FUNNEL_KINDS = (*kinds.FIX_KINDS, kinds.PAYWALL_SHOWN, *kinds.CHECKOUT_KINDS)
 WORK_MEM = "64MB"
 
 Prices = Callable[[str], tuple[float, float]]
@@ -179,20 +178,21 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
 def _funnel(session: Session, in_period: ColumnElement[bool], visitors: int) -> Funnel:
     """Each step counts those who also reached every earlier step, so it never grows.
 
-    A free fix is itself a visit, so the later steps only read the period's fixes,
-    paywalls and checkouts (a small share of the events), not its page views.
+    A free fix is itself a visit, so the later steps only read the period's free fixes,
+    paywalls and checkouts (a small share of the events), not its page views, through a
+    partial index that holds just those.
     """
     actor, joined = _actor()
-    free = pe.c.properties["plan"].as_string() == "free"
+    funnel_events = text(f"({FUNNEL_WHERE[session.get_bind().dialect.name]})")
     flags = (
         select(
-            _flag(and_(pe.c.kind.in_(kinds.FIX_KINDS), free)).label("free_fix"),
+            _flag(pe.c.kind.in_(kinds.FIX_KINDS)).label("free_fix"),
             _flag(pe.c.kind == kinds.PAYWALL_SHOWN).label("paywall"),
             _flag(pe.c.kind == kinds.CHECKOUT_STARTED).label("checkout"),
             _flag(pe.c.kind == kinds.CHECKOUT_COMPLETED).label("paid"),
         )
         .select_from(joined)
-        .where(in_period, pe.c.kind.in_(FUNNEL_KINDS), actor.is_not(None))
+        .where(in_period, funnel_events, actor.is_not(None))
         .group_by(actor)
         .subquery()
     )

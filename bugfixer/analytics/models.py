@@ -13,6 +13,16 @@ from bugfixer.db import Base, UTCDateTime, utcnow
 
 # The kinds that link a browser to an account (analytics.events.LINK_KINDS).
 LINKS_WHERE = "kind IN ('signed_up', 'signed_in')"
+# What the funnel reads: paywalls, checkouts and free fixes (analytics.events), written
+# for each database so that its partial index covers the funnel's query.
+FUNNEL_WHERE = {
+    dialect: "kind IN ('paywall_shown', 'checkout_started', 'checkout_completed') OR "
+    f"(kind IN ('fix_completed', 'fix_no_fix') AND {plan} = 'free')"
+    for dialect, plan in (
+        ("postgresql", "(properties ->> 'plan')"),
+        ("sqlite", "json_extract(properties, '$.plan')"),
+    )
+}
 # jsonb on PostgreSQL: properties are read back by key in aggregate queries.
 Properties = JSON().with_variant(JSONB(), "postgresql")
 
@@ -38,6 +48,14 @@ class ProductEvent(Base):
             sqlite_where=text(LINKS_WHERE),
         ),
         Index("ix_product_events_user_id_occurred_at", "user_id", "occurred_at"),
+        # The funnel's events alone; on PostgreSQL its scan reads only this index.
+        Index(
+            "ix_product_events_funnel",
+            "occurred_at",
+            postgresql_include=["kind", "user_id", "visitor_key"],
+            postgresql_where=text(FUNNEL_WHERE["postgresql"]),
+            sqlite_where=text(FUNNEL_WHERE["sqlite"]),
+        ),
     )
 
     # BigInteger on PostgreSQL (a busy site passes 2**31 events); SQLite needs INTEGER

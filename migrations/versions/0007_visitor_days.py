@@ -1,4 +1,5 @@
-"""visitor days and links: who visited on which day, which account a browser became
+"""visitor days and links (who visited on which day, which account a browser became), and
+a partial index of the funnel's events
 
 Revision ID: c7f3b4c5d607
 Revises: c6e1a2b3d406
@@ -22,6 +23,9 @@ depends_on: str | Sequence[str] | None = None
 # analytics.events.NOT_VISITS and LINK_KINDS as they were when this was written.
 NOT_VISITS = "('checkout_completed', 'subscription_canceled', 'payment_failed', 'refund')"
 LINK_KINDS = "('signed_up', 'signed_in')"
+# analytics.models.FUNNEL_WHERE, likewise.
+STEPS = "kind IN ('paywall_shown', 'checkout_started', 'checkout_completed')"
+FIXES = "kind IN ('fix_completed', 'fix_no_fix')"
 
 
 def upgrade() -> None:
@@ -38,6 +42,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("visitor_key", name=op.f("pk_visitor_links")),
     )
     backfill()
+    op.create_index(
+        "ix_product_events_funnel",
+        "product_events",
+        ["occurred_at"],
+        postgresql_include=["kind", "user_id", "visitor_key"],
+        postgresql_where=sa.text(f"{STEPS} OR ({FIXES} AND (properties ->> 'plan') = 'free')"),
+        sqlite_where=sa.text(
+            f"{STEPS} OR ({FIXES} AND json_extract(properties, '$.plan') = 'free')"
+        ),
+    )
 
 
 def backfill() -> None:
@@ -59,5 +73,6 @@ def backfill() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_product_events_funnel", table_name="product_events")
     op.drop_table("visitor_links")
     op.drop_table("visitor_days")
