@@ -402,23 +402,34 @@ def served(url: str) -> Iterator[tuple[str, str, int]]:
         server.wait(10)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU a process has used (Linux /proc)."""
+def _stat(pid: int) -> list[str]:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (FileNotFoundError, IndexError):
+        return []
+
+
+def cpu_seconds(pid: int, *, children: bool = False) -> float:
+    """User + system CPU a process has used (Linux /proc); with ``children``, that of its
+    children that have exited instead."""
+    fields = _stat(pid)
+    if not fields:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    first = 13 if children else 11
+    return (int(fields[first]) + int(fields[first + 1])) / os.sysconf("SC_CLK_TCK")
 
 
 class CpuMeter:
     """CPU the app process and the database's backends spend, which a busy shared machine
-    inflates far less than it inflates wall time."""
+    inflates far less than it inflates wall time. Parallel query workers come and go
+    between two samples: their CPU is read from the postmaster's exited children (on this
+    private server that is the workers, and an autovacuum worker now and then)."""
 
     def __init__(self, url: str, server_pid: int) -> None:
         self.server_pid = server_pid
         self.database = sa.make_url(url).database
         self.conn = psycopg.connect(_libpq(url), autocommit=True)
+        self.postmaster = int(_stat(self.conn.info.backend_pid)[1])
 
     def backends(self) -> list[int]:
         rows = self.conn.execute(
@@ -427,13 +438,17 @@ class CpuMeter:
         ).fetchall()
         return [pid for (pid,) in rows]
 
-    def sample(self) -> tuple[float, dict[int, float]]:
-        return cpu_seconds(self.server_pid), {p: cpu_seconds(p) for p in self.backends()}
+    def sample(self) -> tuple[float, dict[int, float], float]:
+        return (
+            cpu_seconds(self.server_pid),
+            {p: cpu_seconds(p) for p in self.backends()},
+            cpu_seconds(self.postmaster, children=True),
+        )
 
-    def spent(self, before: tuple[float, dict[int, float]]) -> tuple[float, float]:
-        app_after, db_after = self.sample()
+    def spent(self, before: tuple[float, dict[int, float], float]) -> tuple[float, float]:
+        app_after, db_after, exited_after = self.sample()
         db = sum(max(0.0, cpu - before[1].get(pid, cpu)) for pid, cpu in db_after.items())
-        return app_after - before[0], db
+        return app_after - before[0], db + exited_after - before[2]
 
 
 def time_requests(url: str, *, runs: int, periods: list[int]) -> None:

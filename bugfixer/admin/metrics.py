@@ -5,10 +5,12 @@ per day, so the cost grows with the events of the period, not with the database.
 function (``report``) serves the JSON API, the page and the CSV exports alike.
 
 Who is a "browser/account": an event's account if it has one, else the account its
-browser signed up or in with (a ``signed_up``/``signed_in`` event links them), else the
-browser. So a visitor who tried free fixes anonymously and then paid is one person.
-Browsers are counted by an integer key stored with each event (``visitor_key``), and on
-PostgreSQL the period scan reads only an index that carries kind, account and key.
+browser signed up or in with (a ``signed_up``/``signed_in`` event links them; the
+``visitor_links`` roll-up keeps the lowest such account per browser), else the browser.
+So a visitor who tried free fixes anonymously and then paid is one person. Browsers are
+counted by an integer key stored with each event (``visitor_key``). Visitors are counted
+over the ``visitor_days`` roll-up (a row per account or browser and UTC day), the funnel
+over a partial index of its own events.
 """
 
 from __future__ import annotations
