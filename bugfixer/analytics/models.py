@@ -11,8 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bugfixer.db import Base, UTCDateTime, utcnow
 
-# The kinds that link a browser to an account (analytics.events.LINK_KINDS).
-LINKS_WHERE = "kind IN ('signed_up', 'signed_in')"
 # What the funnel reads: paywalls, checkouts and free fixes (analytics.events), written
 # for each database so that its partial index covers the funnel's query.
 FUNNEL_WHERE = {
@@ -39,14 +37,6 @@ class ProductEvent(Base):
             postgresql_include=["kind", "user_id", "visitor_key"],
         ),
         Index("ix_product_events_kind_occurred_at", "kind", "occurred_at"),
-        # Sign-ups and sign-ins: which account each browser became, read by every report.
-        Index(
-            "ix_product_events_links",
-            "visitor_key",
-            postgresql_include=["user_id"],
-            postgresql_where=text(LINKS_WHERE),
-            sqlite_where=text(LINKS_WHERE),
-        ),
         Index("ix_product_events_user_id_occurred_at", "user_id", "occurred_at"),
         # The funnel's events alone; on PostgreSQL its scan reads only this index.
         Index(

@@ -1,5 +1,6 @@
 """visitor days and links (who visited on which day, which account a browser became), and
-a partial index of the funnel's events
+a partial index of the funnel's events; the index of sign-up links, which reports read
+from visitor_links now, is dropped
 
 Revision ID: c7f3b4c5d607
 Revises: c6e1a2b3d406
@@ -42,6 +43,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("visitor_key", name=op.f("pk_visitor_links")),
     )
     backfill()
+    op.drop_index("ix_product_events_links", table_name="product_events")
     op.create_index(
         "ix_product_events_funnel",
         "product_events",
@@ -74,5 +76,14 @@ def backfill() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_product_events_funnel", table_name="product_events")
+    links = sa.text(f"kind IN {LINK_KINDS}")
+    op.create_index(
+        "ix_product_events_links",
+        "product_events",
+        ["visitor_key"],
+        postgresql_include=["user_id"],
+        postgresql_where=links,
+        sqlite_where=links,
+    )
     op.drop_table("visitor_links")
     op.drop_table("visitor_days")
