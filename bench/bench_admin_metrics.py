@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from bugfixer import flows, migrate  # noqa: E402
 from bugfixer.accounts import service as accounts  # noqa: E402
-from bugfixer.analytics.events import visitor_key  # noqa: E402
+from bugfixer.analytics.events import link_of, visit_of, visitor_key  # noqa: E402
 from bugfixer.db import make_engine  # noqa: E402
 
 PLANS = {"monthly": (500, "month", 1), "quarterly": (1200, "month", 3), "annual": (5000, "year", 1)}
@@ -161,6 +161,9 @@ def load(url: str, *, events: int, fixes: int, days: int, seed: int) -> dict[str
         counts.update(users=n_users, visitors=n_visitors)
 
         event_rows = 0
+        # The roll-ups, derived from each event as record_event does.
+        visits: set[tuple[object, int]] = set()
+        links: dict[int, int] = {}
         with events_cur.copy(
             "COPY product_events (occurred_at, kind, visitor_id, visitor_key, user_id, "
             "properties) FROM STDIN"
@@ -171,6 +174,11 @@ def load(url: str, *, events: int, fixes: int, days: int, seed: int) -> dict[str
                 key = keys[visitor] if visitor else None
                 events_copy.write_row((at, kind, visitor, key, user, json.dumps(props)))
                 event_rows += 1
+                row = {"kind": kind, "occurred_at": at, "user_id": user, "visitor_key": key}
+                if (visit := visit_of(row)) is not None:
+                    visits.add(visit)
+                if (link := link_of(row)) is not None:
+                    links[link[0]] = min(link[1], links.get(link[0], link[1]))
 
             for u in range(1, n_users + 1):  # the accounts: a sign-up links a browser
                 event("signed_up", when(), visitors[u - 1], u)
@@ -313,6 +321,13 @@ def load(url: str, *, events: int, fixes: int, days: int, seed: int) -> dict[str
                 props = {"via": "402"} if kind == "paywall_shown" else {}
                 event(kind, when(), visitors[i], user, **props)
         counts["product_events"] = event_rows
+        with cur.copy("COPY visitor_days (day, visitor_key) FROM STDIN") as copy:
+            for row in sorted(visits):
+                copy.write_row(row)
+        with cur.copy("COPY visitor_links (visitor_key, user_id) FROM STDIN") as copy:
+            for row in sorted(links.items()):
+                copy.write_row(row)
+        counts.update(visitor_days=len(visits), visitor_links=len(links))
         for table in ("trials", "users"):  # ids given above: move the sequences past them
             sequence = f"pg_get_serial_sequence('{table}', 'id')"
             cur.execute(f"SELECT setval({sequence}, (SELECT max(id) FROM {table}))")
@@ -387,23 +402,34 @@ def served(url: str) -> Iterator[tuple[str, str, int]]:
         server.wait(10)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU a process has used (Linux /proc)."""
+def _stat(pid: int) -> list[str]:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (FileNotFoundError, IndexError):
+        return []
+
+
+def cpu_seconds(pid: int, *, children: bool = False) -> float:
+    """User + system CPU a process has used (Linux /proc); with ``children``, that of its
+    children that have exited instead."""
+    fields = _stat(pid)
+    if not fields:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    first = 13 if children else 11
+    return (int(fields[first]) + int(fields[first + 1])) / os.sysconf("SC_CLK_TCK")
 
 
 class CpuMeter:
     """CPU the app process and the database's backends spend, which a busy shared machine
-    inflates far less than it inflates wall time."""
+    inflates far less than it inflates wall time. Parallel query workers come and go
+    between two samples: their CPU is read from the postmaster's exited children (on this
+    private server that is the workers, and an autovacuum worker now and then)."""
 
     def __init__(self, url: str, server_pid: int) -> None:
         self.server_pid = server_pid
         self.database = sa.make_url(url).database
         self.conn = psycopg.connect(_libpq(url), autocommit=True)
+        self.postmaster = int(_stat(self.conn.info.backend_pid)[1])
 
     def backends(self) -> list[int]:
         rows = self.conn.execute(
@@ -412,13 +438,17 @@ class CpuMeter:
         ).fetchall()
         return [pid for (pid,) in rows]
 
-    def sample(self) -> tuple[float, dict[int, float]]:
-        return cpu_seconds(self.server_pid), {p: cpu_seconds(p) for p in self.backends()}
+    def sample(self) -> tuple[float, dict[int, float], float]:
+        return (
+            cpu_seconds(self.server_pid),
+            {p: cpu_seconds(p) for p in self.backends()},
+            cpu_seconds(self.postmaster, children=True),
+        )
 
-    def spent(self, before: tuple[float, dict[int, float]]) -> tuple[float, float]:
-        app_after, db_after = self.sample()
+    def spent(self, before: tuple[float, dict[int, float], float]) -> tuple[float, float]:
+        app_after, db_after, exited_after = self.sample()
         db = sum(max(0.0, cpu - before[1].get(pid, cpu)) for pid, cpu in db_after.items())
-        return app_after - before[0], db
+        return app_after - before[0], db + exited_after - before[2]
 
 
 def time_requests(url: str, *, runs: int, periods: list[int]) -> None:

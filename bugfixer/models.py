@@ -3,7 +3,7 @@
 from bugfixer.accounts.mail import OutboxMessage
 from bugfixer.accounts.models import ApiKey, LoginSession, User
 from bugfixer.admin.models import AdminAction
-from bugfixer.analytics.models import ProductEvent
+from bugfixer.analytics.models import ProductEvent, VisitorDay, VisitorLink
 from bugfixer.billing.models import (
     BillingCustomer,
     CheckoutSession,
@@ -36,4 +36,6 @@ __all__ = [
     "UsageRecord",
     "User",
     "Visitor",
+    "VisitorDay",
+    "VisitorLink",
 ]

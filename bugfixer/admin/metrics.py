@@ -5,10 +5,12 @@ per day, so the cost grows with the events of the period, not with the database.
 function (``report``) serves the JSON API, the page and the CSV exports alike.
 
 Who is a "browser/account": an event's account if it has one, else the account its
-browser signed up or in with (a ``signed_up``/``signed_in`` event links them), else the
-browser. So a visitor who tried free fixes anonymously and then paid is one person.
-Browsers are counted by an integer key stored with each event (``visitor_key``), and on
-PostgreSQL the period scan reads only an index that carries kind, account and key.
+browser signed up or in with (a ``signed_up``/``signed_in`` event links them; the
+``visitor_links`` roll-up keeps the lowest such account per browser), else the browser.
+So a visitor who tried free fixes anonymously and then paid is one person. Browsers are
+counted by an integer key stored with each event (``visitor_key``). Visitors are counted
+over the ``visitor_days`` roll-up (a row per account or browser and UTC day), the funnel
+over a partial index of its own events.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from sqlalchemy.sql import ColumnElement
 from bugfixer.admin.period import Period
 from bugfixer.admin.schemas import AdminMetrics, Day, Fixes, Funnel, Latency, Llm, PeriodOut
 from bugfixer.analytics import events as kinds
-from bugfixer.analytics.models import LINKS_WHERE, ProductEvent
+from bugfixer.analytics.models import FUNNEL_WHERE, ProductEvent, VisitorDay, VisitorLink
 from bugfixer.billing.models import Subscription, Transaction
 from bugfixer.billing.plans import Plan
 
@@ -37,11 +39,12 @@ LIVE_STATUSES = ("active", "trialing", "past_due")
 # How many months one interval is, to normalise a price to a month.
 MONTHS_PER = {"day": Fraction(12, 365), "week": Fraction(12, 52), "month": 1, "year": 12}
 
-FUNNEL_KINDS = (*kinds.FIX_KINDS, kinds.PAYWALL_SHOWN, *kinds.CHECKOUT_KINDS)
 WORK_MEM = "64MB"
 
 Prices = Callable[[str], tuple[float, float]]
 pe = ProductEvent.__table__
+vd = VisitorDay.__table__
+links = VisitorLink.__table__
 subs = Subscription.__table__
 ledger = Transaction.__table__
 
@@ -88,7 +91,7 @@ def report(*, session: Session, period: Period, plans: tuple[Plan, ...], prices:
     in_period = and_(pe.c.occurred_at >= period.since, pe.c.occurred_at < period.before)
     fixes_by_day, by_model, fixes, llm = _fix_usage(session, in_period, prices)
     counts = _counts_by_day(session, in_period)
-    visitors_by_day, visitors = _visitors(session, in_period)
+    visitors_by_day, visitors = _visitors(session, period)
     money = _ledger_by_day(session, period)
     new_by_day, churned = _subscription_changes(session, period)
     mrr, active, subscribers = _recurring_revenue(session, plans)
@@ -135,16 +138,6 @@ def report(*, session: Session, period: Period, plans: tuple[Plan, ...], prices:
 def _actor() -> tuple[ColumnElement[Any], Any]:
     """The person behind an event (an account id, or a browser's negative key), and the
     join that turns a browser that later signed up or in into its account."""
-    links = (
-        select(pe.c.visitor_key, func.min(pe.c.user_id).label("user_id"))
-        .where(
-            text(LINKS_WHERE),  # as written in the partial index, so it is used
-            pe.c.visitor_key.is_not(None),
-            pe.c.user_id.is_not(None),
-        )
-        .group_by(pe.c.visitor_key)
-        .subquery("links")
-    )
     actor = func.coalesce(
         cast(pe.c.user_id, BigInteger), cast(links.c.user_id, BigInteger), pe.c.visitor_key
     )
@@ -154,26 +147,29 @@ def _actor() -> tuple[ColumnElement[Any], Any]:
     return actor, joined
 
 
-def _visitors(session: Session, in_period: ColumnElement[bool]) -> tuple[dict[date, int], int]:
+def _visitors(session: Session, period: Period) -> tuple[dict[date, int], int]:
     """Distinct people who visited, per day and in the whole period.
 
-    On PostgreSQL one pass over the period's events (GROUPING SETS) gives both; the
-    distinct counts sort integers, which measured faster than hashing the pairs.
+    Read from ``visitor_days`` (a row per account or browser and day, far fewer than the
+    events), each browser mapped to its account as ``_actor`` maps events. On PostgreSQL
+    one pass gives both counts (GROUPING SETS).
     """
-    actor, joined = _actor()
-    day = day_of(session, pe.c.occurred_at)
-    visits = and_(in_period, pe.c.kind.not_in(kinds.NOT_VISITS), actor.is_not(None))
-    per_day = select(day, func.count(distinct(actor))).select_from(joined).where(visits)
+    actor = func.coalesce(cast(links.c.user_id, BigInteger), vd.c.visitor_key)
+    joined = vd.outerjoin(links, links.c.visitor_key == vd.c.visitor_key)
+    in_period = vd.c.day.between(period.start, period.end)
+    per_day = select(vd.c.day, func.count(distinct(actor))).select_from(joined).where(in_period)
     if session.get_bind().dialect.name == "postgresql":
         by_day, total = {}, 0
-        for d, n in session.execute(per_day.group_by(func.grouping_sets(tuple_(day), tuple_()))):
+        for d, n in session.execute(
+            per_day.group_by(func.grouping_sets(tuple_(vd.c.day), tuple_()))
+        ):
             if d is None:
                 total = n
             else:
                 by_day[_as_date(d)] = n
         return by_day, total
-    rows = session.execute(per_day.group_by(day))
-    total = session.scalar(select(func.count(distinct(actor))).select_from(joined).where(visits))
+    rows = session.execute(per_day.group_by(vd.c.day))
+    total = session.scalar(select(func.count(distinct(actor))).select_from(joined).where(in_period))
     return {_as_date(d): n for d, n in rows}, total or 0
 
 
@@ -184,20 +180,21 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
 def _funnel(session: Session, in_period: ColumnElement[bool], visitors: int) -> Funnel:
     """Each step counts those who also reached every earlier step, so it never grows.
 
-    A free fix is itself a visit, so the later steps only read the period's fixes,
-    paywalls and checkouts (a small share of the events), not its page views.
+    A free fix is itself a visit, so the later steps only read the period's free fixes,
+    paywalls and checkouts (a small share of the events), not its page views, through a
+    partial index that holds just those.
     """
     actor, joined = _actor()
-    free = pe.c.properties["plan"].as_string() == "free"
+    funnel_events = text(f"({FUNNEL_WHERE[session.get_bind().dialect.name]})")
     flags = (
         select(
-            _flag(and_(pe.c.kind.in_(kinds.FIX_KINDS), free)).label("free_fix"),
+            _flag(pe.c.kind.in_(kinds.FIX_KINDS)).label("free_fix"),
             _flag(pe.c.kind == kinds.PAYWALL_SHOWN).label("paywall"),
             _flag(pe.c.kind == kinds.CHECKOUT_STARTED).label("checkout"),
             _flag(pe.c.kind == kinds.CHECKOUT_COMPLETED).label("paid"),
         )
         .select_from(joined)
-        .where(in_period, pe.c.kind.in_(FUNNEL_KINDS), actor.is_not(None))
+        .where(in_period, funnel_events, actor.is_not(None))
         .group_by(actor)
         .subquery()
     )

@@ -1,15 +1,22 @@
-"""Event kinds and ``record_event``, called inside the unit of work of the action itself."""
+"""Event kinds and ``record_event``, called inside the unit of work of the action itself.
+
+A visit also adds its person and day to ``visitor_days`` (once: INSERT … ON CONFLICT DO
+NOTHING), and a sign-up or sign-in its browser's account to ``visitor_links`` (the lowest
+wins), in the same transaction as the event, so the roll-ups hold exactly what the
+committed events say.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bugfixer.analytics.models import ProductEvent
+from bugfixer.analytics.models import ProductEvent, VisitorDay, VisitorLink
 from bugfixer.db import utcnow
 
 PAGE_VIEW = "page_view"  # the fix page (first view per browser per day)
@@ -56,6 +63,23 @@ FORBIDDEN_PROPERTIES = frozenset({"ip", "address", "client_address", "code", "er
 MAX_PROPERTY_CHARS = 200
 
 _INSERT = insert(ProductEvent.__table__)
+_INSERT_VISIT = {
+    "postgresql": postgresql.insert(VisitorDay.__table__).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(VisitorDay.__table__).on_conflict_do_nothing(),
+}
+
+
+def _upsert_link(dialect: Any) -> Any:
+    links = VisitorLink.__table__
+    stmt = dialect.insert(links)
+    return stmt.on_conflict_do_update(
+        index_elements=[links.c.visitor_key],
+        set_={"user_id": stmt.excluded.user_id},
+        where=stmt.excluded.user_id < links.c.user_id,
+    )
+
+
+_UPSERT_LINK = {"postgresql": _upsert_link(postgresql), "sqlite": _upsert_link(sqlite)}
 
 
 def visitor_key(visitor_id: str | None) -> int | None:
@@ -99,6 +123,42 @@ def event_row(
     }
 
 
+def visit_of(row: dict[str, Any]) -> tuple[date, int] | None:
+    """The ``visitor_days`` key of an event row (``event_row``): its UTC day and its
+    account, else its browser; None for what is not a visit or has no one behind it."""
+    if row["kind"] in NOT_VISITS:
+        return None
+    who = row["user_id"] if row["user_id"] is not None else row["visitor_key"]
+    if who is None:
+        return None
+    return row["occurred_at"].astimezone(UTC).date(), who
+
+
+def link_of(row: dict[str, Any]) -> tuple[int, int] | None:
+    """The ``visitor_links`` entry of an event row: (browser key, account), or None."""
+    if row["kind"] in LINK_KINDS and None not in (row["visitor_key"], row["user_id"]):
+        return row["visitor_key"], row["user_id"]
+    return None
+
+
+def _record_roll_ups(session: Session, rows: list[dict[str, Any]]) -> None:
+    dialect = session.get_bind().dialect.name
+    # Sorted, so two batches that share visitors take their row locks in the same order.
+    visits = sorted({v for v in map(visit_of, rows) if v is not None})
+    if visits:
+        session.execute(
+            _INSERT_VISIT[dialect], [{"day": day, "visitor_key": who} for day, who in visits]
+        )
+    links: dict[int, int] = {}
+    for browser, user in filter(None, map(link_of, rows)):
+        links[browser] = min(user, links.get(browser, user))
+    if links:
+        session.execute(
+            _UPSERT_LINK[dialect],
+            [{"visitor_key": k, "user_id": u} for k, u in sorted(links.items())],
+        )
+
+
 def record_event(
     *,
     session: Session,
@@ -108,14 +168,14 @@ def record_event(
     properties: dict[str, Any] | None = None,
 ) -> None:
     """Append one event in the caller's transaction: it commits or rolls back with it."""
-    session.execute(
-        _INSERT,
-        event_row(kind=kind, visitor_id=visitor_id, user_id=user_id, properties=properties),
-    )
+    row = event_row(kind=kind, visitor_id=visitor_id, user_id=user_id, properties=properties)
+    session.execute(_INSERT, row)
+    _record_roll_ups(session, [row])
 
 
 def record_events(*, session: Session, rows: list[dict[str, Any]]) -> int:
     """Append checked rows (``event_row``) in one multi-row INSERT."""
     if rows:
         session.execute(_INSERT, rows)
+        _record_roll_ups(session, rows)
     return len(rows)

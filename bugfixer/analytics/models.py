@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, text
+from sqlalchemy import JSON, BigInteger, Date, Index, Integer, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bugfixer.db import Base, UTCDateTime, utcnow
 
-# The kinds that link a browser to an account (analytics.events.LINK_KINDS).
-LINKS_WHERE = "kind IN ('signed_up', 'signed_in')"
+# What the funnel reads: paywalls, checkouts and free fixes (analytics.events), written
+# for each database so that its partial index covers the funnel's query.
+FUNNEL_WHERE = {
+    dialect: "kind IN ('paywall_shown', 'checkout_started', 'checkout_completed') OR "
+    f"(kind IN ('fix_completed', 'fix_no_fix') AND {plan} = 'free')"
+    for dialect, plan in (
+        ("postgresql", "(properties ->> 'plan')"),
+        ("sqlite", "json_extract(properties, '$.plan')"),
+    )
+}
 # jsonb on PostgreSQL: properties are read back by key in aggregate queries.
 Properties = JSON().with_variant(JSONB(), "postgresql")
 
@@ -29,15 +37,15 @@ class ProductEvent(Base):
             postgresql_include=["kind", "user_id", "visitor_key"],
         ),
         Index("ix_product_events_kind_occurred_at", "kind", "occurred_at"),
-        # Sign-ups and sign-ins: which account each browser became, read by every report.
-        Index(
-            "ix_product_events_links",
-            "visitor_key",
-            postgresql_include=["user_id"],
-            postgresql_where=text(LINKS_WHERE),
-            sqlite_where=text(LINKS_WHERE),
-        ),
         Index("ix_product_events_user_id_occurred_at", "user_id", "occurred_at"),
+        # The funnel's events alone; on PostgreSQL its scan reads only this index.
+        Index(
+            "ix_product_events_funnel",
+            "occurred_at",
+            postgresql_include=["kind", "user_id", "visitor_key"],
+            postgresql_where=text(FUNNEL_WHERE["postgresql"]),
+            sqlite_where=text(FUNNEL_WHERE["sqlite"]),
+        ),
     )
 
     # BigInteger on PostgreSQL (a busy site passes 2**31 events); SQLite needs INTEGER
@@ -55,3 +63,30 @@ class ProductEvent(Base):
     visitor_key: Mapped[int | None] = mapped_column(BigInteger)
     user_id: Mapped[int | None] = mapped_column(Integer)
     properties: Mapped[dict[str, Any]] = mapped_column(Properties, default=dict)
+
+
+class VisitorDay(Base):
+    """Who visited on which UTC day: one row per person and day, kept as visits are
+    recorded (in the same transaction as the event), so the dashboard counts visitors
+    over a row per person and day instead of every event of the period.
+
+    ``visitor_key`` is the event's account id when it has one, else its browser's key
+    (negative); a browser that later signs up is mapped to its account when counting,
+    through the sign-up links of the events table, exactly as the events are.
+    """
+
+    __tablename__ = "visitor_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    visitor_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class VisitorLink(Base):
+    """Which account a browser became: the lowest account it ever signed up or in with,
+    kept as ``signed_up``/``signed_in`` events are recorded, so a report reads a row per
+    browser instead of grouping every sign-in event ever recorded."""
+
+    __tablename__ = "visitor_links"
+
+    visitor_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer)
