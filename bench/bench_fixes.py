@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import itertools
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import aiohttp
 import httpx
+from harness import cpu_of, free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -37,42 +37,11 @@ serial = itertools.count()
 BUG = "print('total: ' + sum(items))"
 FIX = "print('total: ' + str(sum(items)))"
 ERROR = 'TypeError: can only concatenate str (not "int") to str'
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def program() -> str:
     """A different program each time (its first line), with the same bug."""
     return f"# request {next(serial)}\nitems = [1, 2, 3]\n{BUG}\n"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_up(url: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"{url} did not come up")
-
-
-@dataclass(frozen=True)
-class Cpu:
-    own: float  # seconds, the process itself
-    children: float  # seconds, its finished child processes (the sandboxed runs)
-
-
-def cpu_of(pid: int) -> Cpu:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    utime, stime, cutime, cstime = (int(v) for v in fields[11:15])
-    return Cpu((utime + stime) / TICKS, (cutime + cstime) / TICKS)
 
 
 def llm_calls(llm_base: str) -> int:

@@ -22,40 +22,14 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_up(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"{url} did not come up")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+from harness import cpu_of, free_port, wait_until_up
 
 
 @dataclass(frozen=True)
@@ -70,9 +44,9 @@ def wrk(url: str, *, pid: int, args: argparse.Namespace, headers: list[str]) -> 
     command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s"]
     for header in headers:
         command += ["-H", header]
-    before = cpu_seconds(pid)
+    before = cpu_of(pid).own
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
-    spent = cpu_seconds(pid) - before
+    spent = cpu_of(pid).own - before
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     per_second = float(re.search(r"Requests/sec:\s*([\d.]+)", out).group(1))  # type: ignore[union-attr]
     bad = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
