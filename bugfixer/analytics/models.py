@@ -88,5 +88,5 @@ class VisitorLink(Base):
 
     __tablename__ = "visitor_links"
 
-    visitor_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    visitor_key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     user_id: Mapped[int] = mapped_column(Integer)

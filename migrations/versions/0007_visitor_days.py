@@ -38,7 +38,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "visitor_links",
-        sa.Column("visitor_key", sa.BigInteger(), nullable=False),
+        sa.Column("visitor_key", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("visitor_key", name=op.f("pk_visitor_links")),
     )
