@@ -82,6 +82,21 @@ CASES = [
         line=2,
     ),
     Case(
+        "key_case_from_the_caller",
+        dedent("""
+            PHONES = {"Ann": "555-1234", "Bob": "555-9876"}
+
+            def phone_of(name):
+                return PHONES[name]
+
+            print(phone_of("ann"))
+        """),
+        'phone_of("Ann")',
+        "555-1234\n",
+        raises="KeyError: 'ann'",
+        line=4,
+    ),
+    Case(
         "key_typo",
         'prices = {"apple": 1.5, "banana": 0.25}\nprint(prices["banana"] + prices["aple"])\n',
         'prices["apple"]',

@@ -47,6 +47,13 @@ from bugfixer.fixing.builtin import fix_python
             id="import_line",
         ),
         pytest.param(
+            "import ramdon\n\nramdon.seed(1)\nprint(ramdon.choice([7]))\n",
+            "ModuleNotFoundError: No module named 'ramdon'",
+            "import random\n\nrandom.seed(1)\nprint(random.choice([7]))\n",
+            "`random`",
+            id="letters_swapped_apart_in_import",
+        ),
+        pytest.param(
             'from colections import Counter\n\nprint(Counter("aab")["a"])\n',
             "ModuleNotFoundError: No module named 'colections'",
             "from collections import Counter\n",

@@ -166,15 +166,22 @@ def misspelled_key(ctx: RunCtx) -> Iterator[Candidate]:
     if not close:
         return
     fixed = close[0]
-    for node in ast.walk(ctx.tree):
-        if isinstance(node, ast.Constant) and node.value == missing and node.lineno == ctx.line:
-            quoted = ctx.seg(node)
-            yield ctx.candidate(
-                ctx.replace(node, quoted.replace(missing, fixed, 1)),
-                "misspelled_key",
-                f"the dictionary has no key {missing!r}, but it has {fixed!r}: keys must match "
-                "exactly, including upper and lower case.",
-            )
+    literals = [
+        node
+        for node in ast.walk(ctx.tree)
+        if isinstance(node, ast.Constant) and node.value == missing
+    ]
+    # The key is written on the failing line, or once elsewhere (``phone_of("ann")``
+    # calling a function that looks it up).
+    on_line = [node for node in literals if node.lineno == ctx.line]
+    for node in on_line or (literals if len(literals) == 1 else []):
+        quoted = ctx.seg(node)
+        yield ctx.candidate(
+            ctx.replace(node, quoted.replace(missing, fixed, 1)),
+            "misspelled_key",
+            f"the dictionary has no key {missing!r}, but it has {fixed!r}: keys must match "
+            "exactly, including upper and lower case.",
+        )
     same_case = all(k == k.lower() for k in keys) and missing != missing.lower()
     for sub in ctx.on_line(ast.Subscript):
         if same_case and not isinstance(sub.slice, ast.Constant):

@@ -104,7 +104,9 @@ def closest(name: str, user: set[str], others: frozenset[str] | set[str]) -> str
 
 
 def one_edit(a: str, b: str) -> bool:
-    """Exactly one insertion, deletion, substitution or swap of neighbours apart."""
+    """Exactly one insertion, deletion, substitution or swap of two letters apart: the
+    swapped letters are neighbours, or anywhere in a word of five letters or more
+    (``ramdon`` for ``random``)."""
     if a == b or abs(len(a) - len(b)) > 1:
         return False
     if len(a) == len(b):
@@ -112,6 +114,7 @@ def one_edit(a: str, b: str) -> bool:
         if len(diff) == 1:
             return True
         i, j = diff if len(diff) == 2 else (0, 0)
-        return len(diff) == 2 and j == i + 1 and a[i] == b[j] and a[j] == b[i]
+        near = j == i + 1 or len(a) >= 5
+        return len(diff) == 2 and near and a[i] == b[j] and a[j] == b[i]
     short, long = sorted((a, b), key=len)
     return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
