@@ -130,6 +130,13 @@ class Settings(BaseSettings):
     llm_model: str = Field("gpt-4o-mini", min_length=1, description="Chat model name.")
     llm_timeout_s: float = Field(30.0, gt=0, le=600, description="Seconds per LLM request.")
     llm_max_retries: int = Field(2, ge=0, le=5, description="Retries on LLM 5xx or timeout.")
+    llm_max_tokens: int = Field(
+        8192,
+        ge=256,
+        le=131072,
+        description="Most tokens one LLM answer may have (bounds the time and cost of a "
+        "model that does not stop).",
+    )
     llm_input_usd_per_mtok: float = Field(
         0.15, ge=0, description="Price of a million prompt tokens, for cost estimates."
     )

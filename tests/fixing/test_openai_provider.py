@@ -103,6 +103,7 @@ def test_good_reply_is_parsed_and_tokens_are_counted(fake: FakeLLM, tmp_path: Pa
     body = fake.requests[0]
     assert body["model"] == "test-model"
     assert body["temperature"] == 0
+    assert body["max_tokens"] == 8192  # BUGFIXER_LLM_MAX_TOKENS's default
     assert "stream" not in body
     user = body["messages"][-1]["content"]
     assert PROMPT.code.strip() in user
@@ -226,6 +227,18 @@ def test_server_rejecting_temperature_is_retried_without_it(fake: FakeLLM, tmp_p
     reply = complete(make_settings(fake.base_url, tmp_path))
     assert reply.fixed_code == FIXED
     assert [("temperature" in body) for body in fake.requests] == [True, False]
+
+
+def test_answers_are_bounded_by_the_max_tokens_setting(fake: FakeLLM, tmp_path: Path) -> None:
+    complete(make_settings(fake.base_url, tmp_path, llm_max_tokens=600))
+    assert fake.requests[0]["max_tokens"] == 600
+
+
+def test_server_rejecting_max_tokens_is_retried_without_it(fake: FakeLLM, tmp_path: Path) -> None:
+    fake.script([Error(400, message="max_tokens is too large: this model allows at most 4096")])
+    reply = complete(make_settings(fake.base_url, tmp_path))
+    assert reply.fixed_code == FIXED
+    assert [("max_tokens" in body) for body in fake.requests] == [True, False]
 
 
 def test_other_bad_requests_are_not_retried(fake: FakeLLM, tmp_path: Path) -> None:

@@ -52,8 +52,10 @@ class OpenAICompatibleProvider(Provider):
         model: str,
         timeout_s: float,
         max_retries: int,
+        max_tokens: int = 8192,
     ) -> None:
         self.model = model
+        self._max_tokens = max_tokens
         self._api_key = api_key
         self._timeout_s = timeout_s
         # aiohttp as the transport: the SDK recommends it for high concurrency, where
@@ -87,6 +89,7 @@ class OpenAICompatibleProvider(Provider):
             model=settings.llm_model,
             timeout_s=settings.llm_timeout_s,
             max_retries=settings.llm_max_retries,
+            max_tokens=settings.llm_max_tokens,
         )
 
     async def complete(self, prompt: FixPrompt) -> ProviderReply:
@@ -195,6 +198,7 @@ class OpenAICompatibleProvider(Provider):
         while True:
             # Several candidates need some variety; one answer is best taken greedily.
             options: dict[str, Any] = {"temperature": 0} if n == 1 else {"temperature": 0.7, "n": n}
+            options["max_tokens"] = self._max_tokens
             if stream:
                 options.update(stream=True, stream_options={"include_usage": True})
             for name in self._unsupported | dropped:
@@ -293,6 +297,8 @@ def _rejected_option(exc: openai.BadRequestError, options: dict[str, Any]) -> st
         return "n"
     if "temperature" in options and "temperature" in str(exc.message).lower():
         return "temperature"
+    if "max_tokens" in options and "max_tokens" in str(exc.message).lower():
+        return "max_tokens"
     return None
 
 
