@@ -141,6 +141,10 @@ def usage_for(*, session: Session, trial_id: int | None, limit: int) -> Usage:
     used = 0
     if trial_id is not None:
         used = session.execute(_USED, {"trial_id": trial_id}).scalar() or 0
+    return _usage_of(used, limit)
+
+
+def _usage_of(used: int, limit: int) -> Usage:
     return Usage(used=used, limit=limit, remaining=max(0, limit - used))
 
 
@@ -329,8 +333,7 @@ def usage_of(*, session: Session, identity: Identity, limit: int) -> Usage:
         return usage_for(session=session, trial_id=trial_id, limit=limit)
     # Every page asks this: one statement rather than trial_for_browser and usage_for.
     params = {"visitor_id": identity.visitor_id, "fp": identity.fingerprint}
-    used = session.execute(_USED_BY_BROWSER, params).scalar() or 0
-    return Usage(used=used, limit=limit, remaining=max(0, limit - used))
+    return _usage_of(session.execute(_USED_BY_BROWSER, params).scalar() or 0, limit)
 
 
 def trial_for_new_account(*, session: Session, identity: Identity) -> int:
