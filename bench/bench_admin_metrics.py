@@ -178,7 +178,7 @@ def load(url: str, *, events: int, fixes: int, days: int, seed: int) -> dict[str
                 if (visit := visit_of(row)) is not None:
                     visits.add(visit)
                 if (link := link_of(row)) is not None:
-                    links[link[0]] = min(link[1], links.get(link[0], link[1]))
+                    links.setdefault(*link)  # a browser's first account
 
             for u in range(1, n_users + 1):  # the accounts: a sign-up links a browser
                 event("signed_up", when(), visitors[u - 1], u)
@@ -321,13 +321,23 @@ def load(url: str, *, events: int, fixes: int, days: int, seed: int) -> dict[str
                 props = {"via": "402"} if kind == "paywall_shown" else {}
                 event(kind, when(), visitors[i], user, **props)
         counts["product_events"] = event_rows
-        with cur.copy("COPY visitor_days (day, visitor_key) FROM STDIN") as copy:
-            for row in sorted(visits):
-                copy.write_row(row)
+        # A row per person and day (a browser's days are its account's), each with the
+        # person's day before.
+        days_of: dict[int, set[object]] = {}
+        for day, who in visits:
+            days_of.setdefault(links.get(who, who), set()).add(day)
+        person_days = 0
+        with cur.copy("COPY visitor_days (visitor_key, day, prev_day) FROM STDIN") as copy:
+            for who, days in sorted(days_of.items()):
+                prev = None
+                for day in sorted(days):  # type: ignore[type-var]
+                    copy.write_row((who, day, prev))
+                    prev = day
+                    person_days += 1
         with cur.copy("COPY visitor_links (visitor_key, user_id) FROM STDIN") as copy:
             for row in sorted(links.items()):
                 copy.write_row(row)
-        counts.update(visitor_days=len(visits), visitor_links=len(links))
+        counts.update(visitor_days=person_days, visitor_links=len(links))
         for table in ("trials", "users"):  # ids given above: move the sequences past them
             sequence = f"pg_get_serial_sequence('{table}', 'id')"
             cur.execute(f"SELECT setval({sequence}, (SELECT max(id) FROM {table}))")

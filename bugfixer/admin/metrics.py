@@ -5,12 +5,11 @@ per day, so the cost grows with the events of the period, not with the database.
 function (``report``) serves the JSON API, the page and the CSV exports alike.
 
 Who is a "browser/account": an event's account if it has one, else the account its
-browser signed up or in with (a ``signed_up``/``signed_in`` event links them; the
-``visitor_links`` roll-up keeps the lowest such account per browser), else the browser.
+browser first signed up or in with (the ``visitor_links`` roll-up), else the browser.
 So a visitor who tried free fixes anonymously and then paid is one person. Browsers are
 counted by an integer key stored with each event (``visitor_key``). Visitors are counted
-over the ``visitor_days`` roll-up (a row per account or browser and UTC day), the funnel
-over a partial index of its own events.
+over the ``visitor_days`` roll-up (a row per person and UTC day, chained to the person's
+previous day), the funnel over a partial index of its own events.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from datetime import date
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, and_, case, cast, distinct, func, select, text, tuple_
+from sqlalchemy import BigInteger, Date, and_, case, cast, func, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -150,27 +149,17 @@ def _actor() -> tuple[ColumnElement[Any], Any]:
 def _visitors(session: Session, period: Period) -> tuple[dict[date, int], int]:
     """Distinct people who visited, per day and in the whole period.
 
-    Read from ``visitor_days`` (a row per account or browser and day, far fewer than the
-    events), each browser mapped to its account as ``_actor`` maps events. On PostgreSQL
-    one pass gives both counts (GROUPING SETS).
+    ``visitor_days`` holds a row per person and day, so a day's people are its rows; and
+    each row names the person's previous visit, so the period's people are the rows
+    whose previous visit (if any) falls before the period: one index-only scan.
     """
-    actor = func.coalesce(cast(links.c.user_id, BigInteger), vd.c.visitor_key)
-    joined = vd.outerjoin(links, links.c.visitor_key == vd.c.visitor_key)
-    in_period = vd.c.day.between(period.start, period.end)
-    per_day = select(vd.c.day, func.count(distinct(actor))).select_from(joined).where(in_period)
-    if session.get_bind().dialect.name == "postgresql":
-        by_day, total = {}, 0
-        for d, n in session.execute(
-            per_day.group_by(func.grouping_sets(tuple_(vd.c.day), tuple_()))
-        ):
-            if d is None:
-                total = n
-            else:
-                by_day[_as_date(d)] = n
-        return by_day, total
-    rows = session.execute(per_day.group_by(vd.c.day))
-    total = session.scalar(select(func.count(distinct(actor))).select_from(joined).where(in_period))
-    return {_as_date(d): n for d, n in rows}, total or 0
+    first_in_period = or_(vd.c.prev_day.is_(None), vd.c.prev_day < period.start)
+    rows = session.execute(
+        select(vd.c.day, func.count(), func.count().filter(first_in_period))
+        .where(vd.c.day.between(period.start, period.end))
+        .group_by(vd.c.day)
+    ).all()
+    return {_as_date(d): n for d, n, _ in rows}, sum(first for _, _, first in rows)
 
 
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:

@@ -1,9 +1,16 @@
 """Event kinds and ``record_event``, called inside the unit of work of the action itself.
 
-A visit also adds its person and day to ``visitor_days`` (once: INSERT … ON CONFLICT DO
-NOTHING), and a sign-up or sign-in its browser's account to ``visitor_links`` (the lowest
-wins), in the same transaction as the event, so the roll-ups hold exactly what the
-committed events say.
+In the same transaction as the event, so the roll-ups hold exactly what the committed
+events say: a browser's first sign-up or sign-in links it to that account in
+``visitor_links`` and moves its ``visitor_days`` to the account, and a visit adds its
+person and day to ``visitor_days`` (once), keeping each person's days chained by
+``prev_day``.
+
+Everything a transaction changes of one person's days it changes holding that person's
+lock (on PostgreSQL a transaction advisory lock; SQLite writers are serialised by BEGIN
+IMMEDIATE), so the chain cannot be raced. Locks are taken in ascending key order, all
+before any change: browsers (negative keys) first, so a browser can be resolved to its
+account before the account is locked.
 """
 
 from __future__ import annotations
@@ -12,7 +19,19 @@ import hashlib
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import (
+    BigInteger,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -63,23 +82,58 @@ FORBIDDEN_PROPERTIES = frozenset({"ip", "address", "client_address", "code", "er
 MAX_PROPERTY_CHARS = 200
 
 _INSERT = insert(ProductEvent.__table__)
-_INSERT_VISIT = {
-    "postgresql": postgresql.insert(VisitorDay.__table__).on_conflict_do_nothing(),
-    "sqlite": sqlite.insert(VisitorDay.__table__).on_conflict_do_nothing(),
+_days = VisitorDay.__table__
+_links = VisitorLink.__table__
+_INSERT_DAY = {
+    "postgresql": postgresql.insert(_days).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(_days).on_conflict_do_nothing(),
 }
+# The person a browser or account key stands for now.
+_who = bindparam("who", type_=BigInteger)
+_PERSON = func.coalesce(
+    cast(
+        select(_links.c.user_id).where(_links.c.visitor_key == _who).scalar_subquery(), BigInteger
+    ),
+    _who,
+)
+_COUNTED = select(literal(1)).where(_days.c.visitor_key == _PERSON, _days.c.day == bindparam("day"))
+_LINKED = select(_links.c.visitor_key, _links.c.user_id).where(
+    _links.c.visitor_key.in_(bindparam("browsers", expanding=True))
+)
+_LOCK = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")
 
 
-def _upsert_link(dialect: Any) -> Any:
-    links = VisitorLink.__table__
-    stmt = dialect.insert(links)
-    return stmt.on_conflict_do_update(
-        index_elements=[links.c.visitor_key],
-        set_={"user_id": stmt.excluded.user_id},
-        where=stmt.excluded.user_id < links.c.user_id,
+def _chain() -> Any:
+    """Set every day's ``prev_day`` of one person (``:person``) to the day before it."""
+    ordered = (
+        select(
+            _days.c.day,
+            func.lag(_days.c.day).over(order_by=_days.c.day).label("prev"),
+        )
+        .where(_days.c.visitor_key == bindparam("person"))
+        .subquery()
+    )
+    return (
+        update(_days)
+        .where(
+            _days.c.visitor_key == bindparam("person"),
+            _days.c.day == ordered.c.day,
+            _days.c.prev_day.is_distinct_from(ordered.c.prev),
+        )
+        .values(prev_day=ordered.c.prev)
     )
 
 
-_UPSERT_LINK = {"postgresql": _upsert_link(postgresql), "sqlite": _upsert_link(sqlite)}
+_CHAIN = _chain()
+_taken = _days.alias("taken")
+# A browser's days, as its account's (those the account has already stay once).
+_MOVE_DAYS = insert(_days).from_select(
+    ["visitor_key", "day"],
+    select(bindparam("user", type_=BigInteger), _days.c.day).where(
+        _days.c.visitor_key == bindparam("browser"),
+        ~exists().where(_taken.c.visitor_key == bindparam("user"), _taken.c.day == _days.c.day),
+    ),
+)
 
 
 def visitor_key(visitor_id: str | None) -> int | None:
@@ -141,22 +195,46 @@ def link_of(row: dict[str, Any]) -> tuple[int, int] | None:
     return None
 
 
+def _lock(session: Session, keys: list[int]) -> None:
+    if keys and session.get_bind().dialect.name == "postgresql":
+        session.execute(_LOCK, {"keys": sorted(keys)})
+
+
 def _record_roll_ups(session: Session, rows: list[dict[str, Any]]) -> None:
-    dialect = session.get_bind().dialect.name
-    # Sorted, so two batches that share visitors take their row locks in the same order.
-    visits = sorted({v for v in map(visit_of, rows) if v is not None})
-    if visits:
-        session.execute(
-            _INSERT_VISIT[dialect], [{"day": day, "visitor_key": who} for day, who in visits]
-        )
-    links: dict[int, int] = {}
+    visits = {v for v in map(visit_of, rows) if v is not None}
+    new_links: dict[int, int] = {}
     for browser, user in filter(None, map(link_of, rows)):
-        links[browser] = min(user, links.get(browser, user))
-    if links:
-        session.execute(
-            _UPSERT_LINK[dialect],
-            [{"visitor_key": k, "user_id": u} for k, u in sorted(links.items())],
+        new_links.setdefault(browser, user)  # the first in the batch, as in time
+    if not new_links:
+        if not visits:
+            return
+        if len(visits) == 1:  # the common case: this person's day is counted already
+            day, who = next(iter(visits))
+            if session.execute(_COUNTED, {"who": who, "day": day}).first() is not None:
+                return
+    browsers = sorted({who for _, who in visits if who < 0} | new_links.keys())
+    _lock(session, browsers)
+    known = dict(session.execute(_LINKED, {"browsers": browsers}).all()) if browsers else {}
+    created = {b: u for b, u in new_links.items() if b not in known}
+    person = {**known, **created}
+    people = {person.get(who, who) for _, who in visits} | set(created.values())
+    _lock(session, sorted(p for p in people if p > 0))
+
+    changed = set()
+    for browser, user in sorted(created.items()):
+        session.execute(insert(_links), {"visitor_key": browser, "user_id": user})
+        session.execute(_MOVE_DAYS, {"browser": browser, "user": user})
+        session.execute(delete(_days).where(_days.c.visitor_key == browser))
+        changed.add(user)
+    days = sorted({(person.get(who, who), day) for day, who in visits})
+    for who, day in days:
+        inserted = session.execute(
+            _INSERT_DAY[session.get_bind().dialect.name], {"visitor_key": who, "day": day}
         )
+        if inserted.rowcount:
+            changed.add(who)
+    for who in sorted(changed):
+        session.execute(_CHAIN, {"person": who})
 
 
 def record_event(

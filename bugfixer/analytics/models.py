@@ -68,23 +68,28 @@ class ProductEvent(Base):
 class VisitorDay(Base):
     """Who visited on which UTC day: one row per person and day, kept as visits are
     recorded (in the same transaction as the event), so the dashboard counts visitors
-    over a row per person and day instead of every event of the period.
+    without reading the events.
 
-    ``visitor_key`` is the event's account id when it has one, else its browser's key
-    (negative); a browser that later signs up is mapped to its account when counting,
-    through the sign-up links of the events table, exactly as the events are.
+    ``visitor_key`` is the person: the account (a positive id) when the visit had one or
+    its browser had become one (``VisitorLink``), else the browser's key (negative).
+    When a browser signs up or in for the first time, its rows move to the account.
+
+    ``prev_day`` is the person's previous visit (None for the first), so counting
+    people over a period is counting the rows whose previous visit falls before it: no
+    distinct over the period's rows, one index-only scan.
     """
 
     __tablename__ = "visitor_days"
+    __table_args__ = (Index("ix_visitor_days_day_prev_day", "day", "prev_day"),)
 
+    visitor_key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    visitor_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    prev_day: Mapped[date | None] = mapped_column(Date)
 
 
 class VisitorLink(Base):
-    """Which account a browser became: the lowest account it ever signed up or in with,
-    kept as ``signed_up``/``signed_in`` events are recorded, so a report reads a row per
-    browser instead of grouping every sign-in event ever recorded."""
+    """Which account a browser became: the first account it signed up or in with, kept
+    as ``signed_up``/``signed_in`` events are recorded and never changed after."""
 
     __tablename__ = "visitor_links"
 

@@ -12,7 +12,7 @@ import pytest
 from bugfixer.main import create_app
 from tests.admin.conftest import Site, make_admin
 from tests.admin.test_actions import admin_browser, audit, rows
-from tests.billing.conftest import BROKEN, Shop, sign_up, subscribe, token
+from tests.billing.conftest import BROKEN, PASSWORD, Shop, sign_up, subscribe, token
 from tests.conftest import make_settings
 from tests.support.load import watched
 from tests.support.providers import ScriptedProvider
@@ -25,7 +25,11 @@ BROWSERS = 30
 def crowd_site(tmp_path, database_url):  # type: ignore[no-untyped-def]
     """One free fix each and no cap per network: every browser here shares 127.0.0.1."""
     settings = make_settings(
-        tmp_path, database_url=database_url, free_fixes=1, free_fixes_per_network_per_day=0
+        tmp_path,
+        database_url=database_url,
+        free_fixes=1,
+        free_fixes_per_network_per_day=0,
+        rate_limit_signup="100/minute",
     )
     app = create_app(settings, provider=ScriptedProvider(delay_s=0.05))
     admin_key = make_admin(app)
@@ -34,13 +38,20 @@ def crowd_site(tmp_path, database_url):  # type: ignore[no-untyped-def]
 
 
 async def _visit(base: str, n: int) -> list[int]:
-    """A new browser: the fix page, its free fix, then the paywall."""
+    """A new browser: the fix page, its free fix, then the paywall; every other browser
+    then signs up (its days become the account's) and opens the fix page again."""
     async with httpx.AsyncClient(
         base_url=base, headers={"User-Agent": f"crowd/{n}"}, timeout=60
     ) as browser:
         assert (await browser.get("/")).status_code == 200
         first = await browser.post("/api/v1/fixes", json=BROKEN)
         second = await browser.post("/api/v1/fixes", json=BROKEN)
+        if n % 2:
+            page = (await browser.get("/signup")).text
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+            data = {"email": f"crowd{n}@example.com", "password": PASSWORD, "csrf_token": csrf}
+            assert (await browser.post("/signup", data=data)).status_code == 303
+            assert (await browser.get("/")).status_code == 200
         return [first.status_code, second.status_code]
 
 
@@ -71,6 +82,8 @@ def test_a_crowd_of_browsers_is_counted_exactly_while_the_dashboard_reads(crowd_
     }
     assert metrics["fixes"]["total"] == metrics["fixes"]["free"] == BROWSERS
     assert metrics["daily"][-1]["paywalls"] == BROWSERS
+    # A browser that signed up is one person with its account, that day and in all.
+    assert metrics["daily"][-1]["visitors"] == BROWSERS
 
 
 def test_grants_fixes_and_refunds_at_once_stay_consistent_and_audited(site):

@@ -1,7 +1,7 @@
 """Visitors counted from the ``visitor_days`` roll-up are the people the events describe.
 
-A person is an event's account, else the account its browser signed up or in with (the
-lowest, if several, whenever that happened), else the browser. The expected numbers are
+A person is an event's account, else the account its browser first signed up or in with
+(whenever that happened), else the browser. The expected numbers are
 computed here from that definition over the events themselves.
 """
 
@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from bugfixer import migrate
 from bugfixer.admin.metrics import report
 from bugfixer.admin.period import Period
 from bugfixer.analytics import events
 from bugfixer.analytics.events import event_row, record_events
-from bugfixer.analytics.models import VisitorDay, VisitorLink
+from bugfixer.analytics.models import ProductEvent, VisitorDay, VisitorLink
 from bugfixer.db import Database, make_engine
 
 START = date(2026, 3, 1)
@@ -50,11 +52,13 @@ def visitors(db: Database, first: int, last: int) -> tuple[int, list[int]]:
     return found.funnel.visitors, [d.visitors for d in found.daily]
 
 
-def expected(rows: list[dict], first: int, last: int) -> tuple[int, list[int]]:  # type: ignore[type-arg]
-    links: dict[int, int] = {}
-    for r in rows:
+def expected(
+    rows: list[dict], first: int, last: int, links: dict | None = None
+) -> tuple[int, list[int]]:  # type: ignore[type-arg]
+    links = {} if links is None else links
+    for r in rows if not links else ():
         if r["kind"] in events.LINK_KINDS and r["visitor_key"] and r["user_id"]:
-            links[r["visitor_key"]] = min(r["user_id"], links.get(r["visitor_key"], r["user_id"]))
+            links.setdefault(r["visitor_key"], r["user_id"])
     by_day: dict[date, set[int]] = {}
     for r in rows:
         who = r["user_id"] or links.get(r["visitor_key"]) or r["visitor_key"]
@@ -118,6 +122,15 @@ def test_visitors_match_the_events_over_a_random_history(db):
     assert steps == sorted(steps, reverse=True)
 
 
+def roll_ups(engine) -> tuple[set, set]:  # type: ignore[no-untyped-def,type-arg]
+    with engine.connect() as conn:
+        days = set(
+            conn.execute(select(VisitorDay.visitor_key, VisitorDay.day, VisitorDay.prev_day))
+        )
+        links = set(conn.execute(select(VisitorLink.visitor_key, VisitorLink.user_id)))
+    return days, links
+
+
 def test_the_migration_fills_the_roll_ups_from_the_events_as_the_app_writes_them(database_url):
     engine = make_engine(database_url)
     rows = [
@@ -126,22 +139,83 @@ def test_the_migration_fills_the_roll_ups_from_the_events_as_the_app_writes_them
         event_row(kind=events.FIX_NO_FIX, visitor_id="a", user_id=3, occurred_at=at(1)),
         event_row(kind=events.REFUND, user_id=4, occurred_at=at(1)),
         event_row(kind=events.PRICING_VIEWED, occurred_at=at(1)),  # no one behind it
+        event_row(kind=events.PAGE_VIEW, visitor_id="b", occurred_at=at(1)),
         event_row(kind=events.SIGNED_IN, visitor_id="b", user_id=6, occurred_at=at(2)),
         event_row(kind=events.SIGNED_UP, visitor_id="b", user_id=5, occurred_at=at(3)),
+        event_row(kind=events.PAGE_VIEW, visitor_id="b", occurred_at=at(4)),
     ]
     try:
-        migrate.upgrade(engine, "c6e1a2b3d406")  # before visitor_days
+        migrate.upgrade(engine, "c6e1a2b3d406")  # before the roll-ups
         with engine.begin() as conn:
             conn.execute(events._INSERT, rows)
         migrate.upgrade(engine)
-        with engine.connect() as conn:
-            filled = set(conn.execute(select(VisitorDay.day, VisitorDay.visitor_key)))
-            linked = set(conn.execute(select(VisitorLink.visitor_key, VisitorLink.user_id)))
+        migrated = roll_ups(engine)
+        with engine.begin() as conn:
+            for model in (VisitorDay, VisitorLink, ProductEvent):
+                conn.execute(delete(model))
+        with Session(engine) as session, session.begin():
+            record_events(session=session, rows=rows)
+        written = roll_ups(engine)
     finally:
         engine.dispose()
     a, b = events.visitor_key("a"), events.visitor_key("b")
-    assert filled == {v for v in map(events.visit_of, rows) if v is not None}
-    assert filled == {(START, a), (at(1).date(), a), (at(1).date(), 3), (at(2).date(), 6)} | {
-        (at(3).date(), 5)
+    d = [START + timedelta(days=i) for i in range(5)]
+    # b's days are its first account's (6): the later sign-up as 5 moves nothing.
+    assert written == migrated
+    assert written == (
+        {(a, d[0], None), (a, d[1], d[0]), (3, d[1], None), (6, d[1], None)}
+        | {(6, d[2], d[1]), (5, d[3], None), (6, d[4], d[2])},
+        {(b, 6)},
+    )
+
+
+def test_a_browser_s_days_join_its_account_s_in_order(db):
+    ada = "ada-laptop"
+    rows = [
+        event_row(kind=events.PAGE_VIEW, visitor_id=ada, occurred_at=at(0)),
+        event_row(kind=events.PAGE_VIEW, user_id=7, occurred_at=at(1)),
+        event_row(kind=events.PAGE_VIEW, visitor_id=ada, occurred_at=at(2)),
+        event_row(kind=events.PAGE_VIEW, user_id=7, occurred_at=at(3)),
+    ]
+    record(db, *rows)
+    record(db, event_row(kind=events.SIGNED_IN, visitor_id=ada, user_id=7, occurred_at=at(3)))
+    days, links = roll_ups(db.engine)
+    d = [START + timedelta(days=i) for i in range(4)]
+    assert days == {(7, d[0], None), (7, d[1], d[0]), (7, d[2], d[1]), (7, d[3], d[2])}
+    assert links == {(events.visitor_key(ada), 7)}
+    assert visitors(db, 0, 3) == (1, [1, 1, 1, 1])
+    assert visitors(db, 2, 3) == (1, [1, 1])
+
+
+@pytest.mark.parametrize("run", range(2))
+def test_visits_and_sign_ins_at_once_keep_every_person_s_days_exact(db, run):
+    """Many transactions at once, each one event, from browsers that sign in to shared
+    accounts on other threads meanwhile (on PostgreSQL really at once)."""
+    rng = random.Random(run)
+    browsers = [f"browser-{i}" for i in range(12)]
+    rows = []
+    for _ in range(240):
+        browser, day = rng.choice(browsers), rng.randrange(4)
+        if rng.random() < 0.15:
+            kind, user = rng.choice(events.LINK_KINDS), rng.randint(1, 4)
+        else:
+            kind, user = rng.choice((events.PAGE_VIEW, events.PAYWALL_SHOWN)), None
+        user = user or rng.choice([None, None, None, rng.randint(1, 4)])
+        rows.append(event_row(kind=kind, visitor_id=browser, user_id=user, occurred_at=at(day)))
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda row: record(db, row), rows))
+    days, links = roll_ups(db.engine)
+    # Each browser's link is one of the accounts it signed in with (the first committed).
+    signed_in = {(r["visitor_key"], r["user_id"]) for r in rows if r["kind"] in events.LINK_KINDS}
+    assert links <= signed_in and {b for b, _ in links} == {b for b, _ in signed_in}
+    for first, last in ((0, 3), (1, 2), (3, 3)):
+        assert visitors(db, first, last) == expected(rows, first, last, dict(links))
+    by_person: dict[int, list[date]] = {}
+    for who, day, _ in days:
+        by_person.setdefault(who, []).append(day)
+    chained = {
+        (who, d, max((x for x in ds if x < d), default=None))
+        for who, ds in by_person.items()
+        for d in ds
     }
-    assert linked == {(b, 5)}
+    assert days == chained
