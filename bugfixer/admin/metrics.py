@@ -15,14 +15,16 @@ previous day), the funnel over a partial index of its own events.
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, Date, and_, case, cast, func, or_, select, text
+from sqlalchemy import BigInteger, Date, and_, case, cast, distinct, func, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -41,6 +43,9 @@ MONTHS_PER = {"day": Fraction(12, 365), "week": Fraction(12, 52), "month": 1, "y
 WORK_MEM = "64MB"
 
 Prices = Callable[[str], tuple[float, float]]
+T = TypeVar("T")
+# What pg_export_snapshot() answers, such as 00000003-0000001B-1.
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+(-[0-9A-F]+)+")
 pe = ProductEvent.__table__
 vd = VisitorDay.__table__
 links = VisitorLink.__table__
@@ -80,20 +85,31 @@ def _as_date(value: Any) -> date:
 
 
 def report(*, session: Session, period: Period, plans: tuple[Plan, ...], prices: Prices) -> Report:
-    """Everything the dashboard shows for ``period``, in one read transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Room to sort a month of visitors in memory rather than spill to disk; and plans
-        # made for this period's dates: psycopg prepares a statement run five times, and
-        # a generic plan guesses how many rows a date range holds.
-        session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
-        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    """Everything the dashboard shows for ``period``, as of one moment.
+
+    On PostgreSQL the funnel, the longest query, runs beside the others on a second
+    connection that shares this transaction's snapshot (as ``pg_dump --jobs`` does), so
+    every number still describes the same moment; elsewhere all run in turn.
+    """
     in_period = and_(pe.c.occurred_at >= period.since, pe.c.occurred_at < period.before)
-    fixes_by_day, by_model, fixes, llm = _fix_usage(session, in_period, prices)
-    counts = _counts_by_day(session, in_period)
-    visitors_by_day, visitors = _visitors(session, period)
-    money = _ledger_by_day(session, period)
-    new_by_day, churned = _subscription_changes(session, period)
-    mrr, active, subscribers = _recurring_revenue(session, plans)
+    beside, funnel = None, None
+    if session.get_bind().dialect.name == "postgresql":
+        snapshot = _share_snapshot(session)
+        beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report")
+        funnel = beside.submit(_in_snapshot, session.get_bind(), snapshot, _funnel, in_period)
+    try:
+        fixes_by_day, by_model, fixes, llm = _fix_usage(session, in_period, prices)
+        counts = _counts_by_day(session, in_period)
+        visitors_by_day, visitors = _visitors(session, period)
+        money = _ledger_by_day(session, period)
+        new_by_day, churned = _subscription_changes(session, period)
+        mrr, active, subscribers = _recurring_revenue(session, plans)
+        latency = _latency(session, in_period, fixes.total)
+        steps = funnel.result() if funnel else _funnel(session, in_period)
+    finally:
+        if beside:
+            beside.shutdown()
+    tried, paywall, checkout, paid = steps
 
     daily = [
         Day(
@@ -121,14 +137,51 @@ def report(*, session: Session, period: Period, plans: tuple[Plan, ...], prices:
         refunds_cents=refunds,
         failed_payments=sum(v[1] for (_, kind), v in money.items() if kind == "payment_failed"),
         arpu_cents=round(float(mrr / subscribers), 2) if subscribers else 0.0,
-        funnel=_funnel(session, in_period, visitors),
+        funnel=Funnel(
+            visitors=visitors,
+            tried_free_fix=tried,
+            hit_paywall=paywall,
+            started_checkout=checkout,
+            paid=paid,
+        ),
         fixes=fixes,
-        latency_ms=_latency(session, in_period, fixes.total),
+        latency_ms=latency,
         llm=llm,
         gross_margin_cents=round(revenue - refunds - llm.cost_usd * 100, 2) + 0.0,  # never -0.0
         daily=daily,
     )
     return Report(metrics=metrics, by_model=by_model)
+
+
+# -- one moment, two connections (PostgreSQL) -------------------------------------------
+
+
+def _tune(session: Session) -> None:
+    # Room to sort a month of visitors in memory rather than spill to disk; and plans
+    # made for this period's dates: psycopg prepares a statement run five times, and a
+    # generic plan guesses how many rows a date range holds.
+    session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
+def _share_snapshot(session: Session) -> str:
+    """Make this transaction see one snapshot throughout, and export it."""
+    session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+    _tune(session)
+    snapshot = session.scalar(text("SELECT pg_export_snapshot()"))
+    if not isinstance(snapshot, str) or not _SNAPSHOT_ID.fullmatch(snapshot):
+        raise RuntimeError(f"unexpected snapshot id from PostgreSQL: {snapshot!r}")
+    return snapshot
+
+
+def _in_snapshot(bind: Any, snapshot: str, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(session, *args)`` in a read-only transaction of its own that sees
+    ``snapshot`` (exported by a transaction that is still open)."""
+    with Session(bind) as session, session.begin():
+        session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        session.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+        _tune(session)
+        return fn(session, *args)
 
 
 # -- who did what --------------------------------------------------------------------------
@@ -166,8 +219,10 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.max(case((condition, 1), else_=0))
 
 
-def _funnel(session: Session, in_period: ColumnElement[bool], visitors: int) -> Funnel:
-    """Each step counts those who also reached every earlier step, so it never grows.
+def _funnel(session: Session, in_period: ColumnElement[bool]) -> tuple[int, int, int, int]:
+    """People who tried a free fix, and of those who hit the paywall, and of those who
+    started a checkout, and of those who paid: each step counts those who also reached
+    every earlier step, so it never grows.
 
     A free fix is itself a visit, so the later steps only read the period's free fixes,
     paywalls and checkouts (a small share of the events), not its page views, through a
@@ -193,13 +248,7 @@ def _funnel(session: Session, in_period: ColumnElement[bool], visitors: int) -> 
         running = step if running is None else running * step
         reached.append(func.coalesce(func.sum(running), 0))
     tried, paywall, checkout, paid = session.execute(select(*reached)).one()
-    return Funnel(
-        visitors=visitors,
-        tried_free_fix=int(tried),
-        hit_paywall=int(paywall),
-        started_checkout=int(checkout),
-        paid=int(paid),
-    )
+    return int(tried), int(paywall), int(checkout), int(paid)
 
 
 def _counts_by_day(session: Session, in_period: ColumnElement[bool]) -> dict[tuple[date, str], int]:
@@ -351,22 +400,16 @@ def _recurring_revenue(
     catalog = {plan.code: plan for plan in plans}
     active = {plan.code: 0 for plan in plans}
     mrr = Fraction(0)
-    accounts = set()
-    rows = session.execute(
-        select(
-            subs.c.plan_code,
-            subs.c.user_id,
-            subs.c.amount_cents,
-            subs.c.interval,
-            subs.c.interval_count,
-        ).where(subs.c.status.in_(LIVE_STATUSES))
-    )
-    for code, user_id, amount, interval, count in rows:
+    live = subs.c.status.in_(LIVE_STATUSES)
+    prices = (subs.c.plan_code, subs.c.amount_cents, subs.c.interval, subs.c.interval_count)
+    for code, amount, interval, count, n in session.execute(
+        select(*prices, func.count()).where(live).group_by(*prices)
+    ):
         plan = catalog.get(code)
         if amount is None and plan is not None:
             amount, interval, count = plan.amount_cents, plan.interval, plan.interval_count
-        active[code] = active.get(code, 0) + 1
-        accounts.add(user_id)
+        active[code] = active.get(code, 0) + n
         if amount is not None and interval in MONTHS_PER:
-            mrr += Fraction(amount) / (MONTHS_PER[interval] * (count or 1))
-    return mrr, active, len(accounts)
+            mrr += n * Fraction(amount) / (MONTHS_PER[interval] * (count or 1))
+    accounts = session.scalar(select(func.count(distinct(subs.c.user_id))).where(live))
+    return mrr, active, accounts or 0
