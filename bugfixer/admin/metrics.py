@@ -87,16 +87,18 @@ def _as_date(value: Any) -> date:
 def report(*, session: Session, period: Period, plans: tuple[Plan, ...], prices: Prices) -> Report:
     """Everything the dashboard shows for ``period``, as of one moment.
 
-    On PostgreSQL the funnel, the longest query, runs beside the others on a second
+    On PostgreSQL the funnel and the fixes' latency run beside the others on a second
     connection that shares this transaction's snapshot (as ``pg_dump --jobs`` does), so
     every number still describes the same moment; elsewhere all run in turn.
     """
     in_period = and_(pe.c.occurred_at >= period.since, pe.c.occurred_at < period.before)
-    beside, funnel = None, None
+    beside, funnel = None, None  # the executor and what it runs (PostgreSQL)
     if session.get_bind().dialect.name == "postgresql":
         snapshot = _share_snapshot(session)
         beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report")
-        funnel = beside.submit(_in_snapshot, session.get_bind(), snapshot, _funnel, in_period)
+        funnel = beside.submit(
+            _in_snapshot, session.get_bind(), snapshot, _funnel_and_latency, in_period
+        )
     try:
         fixes_by_day, by_model, fixes, llm = _fix_usage(session, in_period, prices)
         counts = _counts_by_day(session, in_period)
@@ -104,8 +106,10 @@ def report(*, session: Session, period: Period, plans: tuple[Plan, ...], prices:
         money = _ledger_by_day(session, period)
         new_by_day, churned = _subscription_changes(session, period)
         mrr, active, subscribers = _recurring_revenue(session, plans)
-        latency = _latency(session, in_period, fixes.total)
-        steps = funnel.result() if funnel else _funnel(session, in_period)
+        if funnel is not None:
+            steps, latency = funnel.result()
+        else:
+            steps, latency = _funnel_and_latency(session, in_period, fixes.total)
     finally:
         if beside:
             beside.shutdown()
@@ -337,9 +341,15 @@ def _fix_usage(
     return by_day, by_model, fixes, llm
 
 
-def _latency(session: Session, in_period: ColumnElement[bool], n: int) -> Latency:
-    """Nearest-rank percentiles of the time a fix took."""
-    if not n:
+def _funnel_and_latency(
+    session: Session, in_period: ColumnElement[bool], n: int | None = None
+) -> tuple[tuple[int, int, int, int], Latency]:
+    return _funnel(session, in_period), _latency(session, in_period, n)
+
+
+def _latency(session: Session, in_period: ColumnElement[bool], n: int | None) -> Latency:
+    """Nearest-rank percentiles of the time a fix took (``n``: how many fixes, if known)."""
+    if n == 0:
         return Latency(p50=None, p95=None)
     latency = pe.c.properties["latency_ms"].as_integer()
     fixes = and_(in_period, pe.c.kind.in_(kinds.FIX_KINDS))
@@ -352,6 +362,8 @@ def _latency(session: Session, in_period: ColumnElement[bool], n: int) -> Latenc
             ).where(fixes)
         ).one()
         return Latency(p50=p50, p95=p95)
+    if n is None:
+        n = session.scalar(select(func.count()).where(fixes)) or 0
     ordered = select(latency).where(fixes).order_by(latency).limit(1)
 
     def rank(p: int) -> int:
