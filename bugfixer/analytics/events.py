@@ -217,24 +217,29 @@ def _record_roll_ups(session: Session, rows: list[dict[str, Any]]) -> None:
     known = dict(session.execute(_LINKED, {"browsers": browsers}).all()) if browsers else {}
     created = {b: u for b, u in new_links.items() if b not in known}
     person = {**known, **created}
-    people = {person.get(who, who) for _, who in visits} | set(created.values())
-    _lock(session, sorted(p for p in people if p > 0))
+    days = {(person.get(who, who), day) for day, who in visits}
+    _lock(session, sorted({who for who, _ in days if who > 0} | set(created.values())))
+    changed = _link_browsers(session, created) | _add_days(session, days)
+    for who in sorted(changed):
+        session.execute(_CHAIN, {"person": who})
 
-    changed = set()
-    for browser, user in sorted(created.items()):
+
+def _link_browsers(session: Session, links: dict[int, int]) -> set[int]:
+    """Link each browser to its first account and move its days there; the accounts."""
+    for browser, user in sorted(links.items()):
         session.execute(insert(_links), {"visitor_key": browser, "user_id": user})
         session.execute(_MOVE_DAYS, {"browser": browser, "user": user})
         session.execute(delete(_days).where(_days.c.visitor_key == browser))
-        changed.add(user)
-    days = sorted({(person.get(who, who), day) for day, who in visits})
-    for who, day in days:
-        inserted = session.execute(
-            _INSERT_DAY[session.get_bind().dialect.name], {"visitor_key": who, "day": day}
-        )
-        if inserted.rowcount:
-            changed.add(who)
-    for who in sorted(changed):
-        session.execute(_CHAIN, {"person": who})
+    return set(links.values())
+
+
+def _add_days(session: Session, days: set[tuple[int, date]]) -> set[int]:
+    """Add (person, day) rows not there yet, in one statement; the persons given a day."""
+    if not days:
+        return set()
+    insert_days = _INSERT_DAY[session.get_bind().dialect.name].returning(_days.c.visitor_key)
+    rows = [{"visitor_key": who, "day": day} for who, day in sorted(days)]
+    return set(session.execute(insert_days, rows).scalars())
 
 
 def record_event(
