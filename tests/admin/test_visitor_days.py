@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bugfixer import migrate
+from bugfixer.admin import metrics
 from bugfixer.admin.metrics import report
 from bugfixer.admin.period import Period
 from bugfixer.analytics import events
@@ -219,3 +220,24 @@ def test_visits_and_sign_ins_at_once_keep_every_person_s_days_exact(db, run):
         for d in ds
     }
     assert days == chained
+
+
+def test_every_number_of_a_report_describes_one_moment(db, monkeypatch):
+    """The funnel runs last (on PostgreSQL on a second connection, beside the rest): a
+    fix committed meanwhile is in none of the report's numbers, and in the next report."""
+    record(db, event_row(kind=events.FIX_COMPLETED, visitor_id="early", properties=FREE))
+    today = datetime.now(UTC).date()
+    period = Period(start=today, end=today)
+    funnel_and_latency = metrics._funnel_and_latency
+
+    def a_fix_lands_first(*args, **kwargs):  # type: ignore[no-untyped-def]
+        late = event_row(kind=events.FIX_COMPLETED, visitor_id="late", properties=FREE)
+        record(db, late)
+        return funnel_and_latency(*args, **kwargs)
+
+    monkeypatch.setattr(metrics, "_funnel_and_latency", a_fix_lands_first)
+    found = db.read_now(report, period=period, plans=(), prices=lambda _: (0.0, 0.0)).metrics
+    assert (found.funnel.visitors, found.funnel.tried_free_fix, found.fixes.total) == (1, 1, 1)
+    monkeypatch.undo()
+    found = db.read_now(report, period=period, plans=(), prices=lambda _: (0.0, 0.0)).metrics
+    assert (found.funnel.visitors, found.funnel.tried_free_fix, found.fixes.total) == (2, 2, 2)
